@@ -15,6 +15,7 @@ import flask_smorest
 import marshmallow as ma
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
+from webargs.flaskparser import FlaskParser
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +82,6 @@ def _from_http_exception(exc: HTTPException) -> Response:
     data = getattr(exc, "data", None) or {}
     messages = data.get("messages") or data.get("errors")
     headers = dict(data.get("headers") or {})
-    if status == 400 and messages and "json" in messages and messages.get("json") == ["Invalid JSON body."]:
-        # webargs' own malformed-JSON abort.
-        return error_response(400, "invalid_json", "The request body is not valid JSON.")
     if status == 422:
         return error_response(422, "validation_error", data.get("message") or DEFAULT_MESSAGES[422],
                               details=messages or {}, headers=headers)
@@ -113,33 +111,42 @@ def _request_id() -> str:
     return rid
 
 
-def _require_json_object():
-    """Reject bodies that are not a JSON object before any view sees them.
+class JSONObjectParser(FlaskParser):
+    """webargs' parser, stricter about bodies.
 
-    webargs would otherwise ignore a non-JSON content type (and report
-    "missing field") or answer 422 for a JSON array; SPEC wants 400
-    ``invalid_json`` for "not JSON / not an object".
+    webargs would ignore a non-JSON content type (and report "missing field")
+    and answer 422 for a JSON array; SPEC wants 400 ``invalid_json`` for "not
+    JSON / not an object". Doing it here, at argument parsing, keeps it after
+    any permission check a view or blueprint runs first.
     """
-    if request.method not in ("POST", "PUT", "PATCH"):
-        return None
-    if not request.content_length and not request.data:
-        return None
-    if not request.is_json:
-        return error_response(400, "invalid_json",
-                              "The request body must be JSON (Content-Type: application/json).")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return error_response(400, "invalid_json", "The request body must be a JSON object.")
-    return None
+
+    def load_json(self, req, schema):
+        if not req.get_data(cache=True):
+            return super().load_json(req, schema)
+        if not req.is_json:
+            raise APIError(400, "invalid_json",
+                           "The request body must be JSON (Content-Type: application/json).")
+        body = req.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise APIError(400, "invalid_json", "The request body must be a JSON object.")
+        return body
+
+    def _handle_invalid_json_error(self, error, req, *args, **kwargs):
+        raise APIError(400, "invalid_json", "The request body is not valid JSON.")
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """Use this instead of ``flask_smorest.Blueprint`` in both services."""
+
+    ARGUMENTS_PARSER = JSONObjectParser()
 
 
 def register_error_handlers(app: Flask) -> None:
     """Make every error of ``app`` JSON; call after the Api is bound."""
 
     @app.before_request
-    def _assign_request_id_and_check_body():
+    def _assign_request_id():
         _request_id()
-        return _require_json_object()
 
     @app.after_request
     def _echo_request_id(resp):
@@ -154,10 +161,12 @@ def register_error_handlers(app: Flask) -> None:
     def _http_error(exc: HTTPException):
         return _from_http_exception(exc)
 
-    @app.errorhandler(Exception)
-    def _unhandled(exc: Exception):
-        # Logged with the request id so an operator can find it; the client
-        # only gets the id, never the traceback.
-        rid = _request_id()
-        log.exception("unhandled error (request_id=%s) on %s %s", rid, request.method, request.path)
-        return error_response(500, "internal_error", DEFAULT_MESSAGES[500], {"request_id": rid})
+    app.register_error_handler(Exception, internal_error_response)
+
+
+def internal_error_response(exc: BaseException) -> Response:
+    """500 for a bug: logged with the request id, never a traceback to the client."""
+    rid = _request_id()
+    log.error("unhandled error (request_id=%s) on %s %s", rid, request.method, request.path,
+              exc_info=exc)
+    return error_response(500, "internal_error", DEFAULT_MESSAGES[500], {"request_id": rid})

@@ -1,0 +1,66 @@
+"""Alpine: the API subscribers and admins talk to."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from config import config_for
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build an Alpine app. ``config`` overrides the ``APP_ENV`` config class."""
+    app = Flask(__name__)
+    settings = dict(config or {})
+    app.config.from_mapping(config_for(settings.pop("APP_ENV", None)).build(settings))
+
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def register_extensions(app: Flask) -> None:
+    from app import database, models  # noqa: F401  (models: the whole schema, for Alembic)
+    from app.celery_app import celery_init_app
+    from app.extensions import api, cache, db, jwt, migrate, redis_store
+
+    db.init_app(app)
+    database.init_app(app)
+    # Batch mode: the same migrations alter tables on SQLite and PostgreSQL.
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    jwt.init_app(app)
+    cache.init_app(app)
+    redis_store.init_app(app)
+    api.init_app(app)
+    celery_init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from app import admin, auth, health, signals, users
+    from app.extensions import api
+
+    app.register_blueprint(health.blp)  # plain Flask: not part of the API document
+    for module in (auth, users, signals, admin):
+        api.register_blueprint(module.blp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from app import errors
+
+    errors.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli import register_commands as register
+
+    register(app)

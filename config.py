@@ -1,0 +1,228 @@
+"""Configuration classes, chosen by ``APP_ENV``.
+
+``development`` (the default) is the embedded stack: SQLite under ``instance/``
+and the embedded Redis the ``./run`` launcher starts. ``testing`` is what the
+test suite uses (it points ``DATABASE_URL`` at PostgreSQL). ``production``
+refuses to start without real secrets and real service URLs.
+
+Every config honours ``DATABASE_URL``, ``REDIS_URL``, ``ARGO_URL``,
+``SECRET_KEY``, ``JWT_SECRET_KEY`` and ``ARGO_DB_PATH`` when they are set.
+"""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+# The embedded Redis the ./run launcher starts listens here, so `flask` CLI
+# commands run from another terminal reach the same Redis as the stack.
+EMBEDDED_REDIS_URL = "redis://127.0.0.1:6390/0"
+DEV_SECRET = "dev-only-secret-not-for-production-use!!"
+MIN_SECRET_BYTES = 32
+
+
+def _bool(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def normalise_database_url(url: str) -> str:
+    # Heroku-style URLs say "postgres://", which SQLAlchemy 2 no longer accepts.
+    if url.startswith("postgres://"):
+        return "postgresql://" + url[len("postgres://"):]
+    return url
+
+
+# Environment variable -> (config key, type). Read when an app is built, not
+# at import, so a process (or a test) that sets them later is honoured.
+ENV_SETTINGS = {
+    "SECRET_KEY": ("SECRET_KEY", str),
+    "JWT_SECRET_KEY": ("JWT_SECRET_KEY", str),
+    "DATABASE_URL": ("DATABASE_URL", str),
+    "REDIS_URL": ("REDIS_URL", str),
+    "ARGO_URL": ("ARGO_URL", str),
+    "ARGO_DB_PATH": ("ARGO_DB_PATH", str),
+    "ARGO_API_KEY": ("ARGO_API_KEY", str),
+    "DB_POOL_SIZE": ("DB_POOL_SIZE", int),
+    "DB_MAX_OVERFLOW": ("DB_MAX_OVERFLOW", int),
+    "DB_POOL_TIMEOUT": ("DB_POOL_TIMEOUT", float),
+    "DB_POOL_RECYCLE": ("DB_POOL_RECYCLE", int),
+    "DB_CONNECT_TIMEOUT": ("DB_CONNECT_TIMEOUT", int),
+    "DB_STATEMENT_TIMEOUT_MS": ("DB_STATEMENT_TIMEOUT_MS", int),
+    "REDIS_SOCKET_TIMEOUT": ("REDIS_SOCKET_TIMEOUT", float),
+    "REDIS_CONNECT_TIMEOUT": ("REDIS_CONNECT_TIMEOUT", float),
+    "JWT_ACCESS_TOKEN_SECONDS": ("JWT_ACCESS_TOKEN_SECONDS", int),
+    "JWT_REFRESH_TOKEN_SECONDS": ("JWT_REFRESH_TOKEN_SECONDS", int),
+    "USER_CACHE_ENABLED": ("USER_CACHE_ENABLED", _bool),
+    "METRICS_ENABLED": ("METRICS_ENABLED", _bool),
+    "METRICS_FLUSH_INTERVAL": ("METRICS_FLUSH_INTERVAL", float),
+}
+
+
+class Config:
+    APP_ENV = "base"
+    TESTING = False
+    DEBUG = False
+    SECRET_KEY = DEV_SECRET
+    JWT_SECRET_KEY = DEV_SECRET
+
+    # DATABASE_URL / REDIS_URL stay None unless given; finalise() turns them
+    # into the embedded defaults, except in production where they are required.
+    DATABASE_URL = None
+    REDIS_URL = None
+    ARGO_URL = "http://127.0.0.1:5001"
+    ARGO_DB_PATH = str(INSTANCE_DIR / "argo.db")
+    ARGO_API_KEY = None
+
+    DB_POOL_SIZE = 5
+    DB_MAX_OVERFLOW = 5
+    DB_POOL_TIMEOUT = 5.0
+    DB_POOL_RECYCLE = 1800
+    # PostgreSQL: fail fast when the server is gone instead of hanging a worker.
+    DB_CONNECT_TIMEOUT = 3
+    DB_STATEMENT_TIMEOUT_MS = 15000
+
+    # Sub-second: a Redis that hangs must never hold a request for long.
+    REDIS_SOCKET_TIMEOUT = 0.25
+    REDIS_CONNECT_TIMEOUT = 0.25
+
+    MAX_CONTENT_LENGTH = 64 * 1024
+
+    # flask-smorest / OpenAPI
+    API_TITLE = "Alpine API"
+    API_VERSION = "1.0"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_REDOC_PATH = "/docs"
+    OPENAPI_REDOC_URL = "https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js"
+
+    # flask-jwt-extended
+    JWT_ACCESS_TOKEN_SECONDS = 15 * 60
+    JWT_REFRESH_TOKEN_SECONDS = 7 * 24 * 3600
+    JWT_TOKEN_LOCATION = ["headers"]
+    JWT_ALGORITHM = "HS256"
+
+    CACHE_DEFAULT_TIMEOUT = 300
+    USER_CACHE_ENABLED = True
+
+    # Metrics pipeline
+    METRICS_ENABLED = True
+    METRICS_FLUSH_INTERVAL = 1.0
+
+    # Celery: broker and result backend come from REDIS_URL (finalise()); the
+    # beat schedule lives in workers/schedule.py next to the tasks it names.
+    CELERY = {
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "worker_prefetch_multiplier": 1,
+        "broker_connection_retry_on_startup": True,
+        "include": ["workers.tasks"],
+    }
+
+    @classmethod
+    def build(cls, overrides: dict | None = None) -> dict:
+        """Class defaults, then environment variables, then ``overrides``."""
+        config = {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
+        for var, (key, kind) in ENV_SETTINGS.items():
+            value = os.environ.get(var)
+            if value not in (None, ""):
+                config[key] = kind(value)
+        config.update(overrides or {})
+        cls.finalise(config)
+        return config
+
+    @classmethod
+    def finalise(cls, config: dict) -> None:
+        """Derive the settings that depend on others."""
+        config["DATABASE_URL"] = config.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'alpine.db'}"
+        config["REDIS_URL"] = config.get("REDIS_URL") or EMBEDDED_REDIS_URL
+        uri = config.setdefault("SQLALCHEMY_DATABASE_URI", normalise_database_url(config["DATABASE_URL"]))
+
+        engine = {
+            # pool_pre_ping lets the app recover by itself after PostgreSQL restarts.
+            "pool_pre_ping": True,
+            "pool_recycle": config["DB_POOL_RECYCLE"],
+        }
+        if uri.startswith("postgresql"):
+            engine.update(
+                pool_size=config["DB_POOL_SIZE"],
+                max_overflow=config["DB_MAX_OVERFLOW"],
+                pool_timeout=config["DB_POOL_TIMEOUT"],
+                connect_args={
+                    "connect_timeout": config["DB_CONNECT_TIMEOUT"],
+                    "options": f"-c statement_timeout={config['DB_STATEMENT_TIMEOUT_MS']}",
+                },
+            )
+        elif uri.startswith("sqlite"):
+            engine["connect_args"] = {"timeout": 15}
+            INSTANCE_DIR.mkdir(exist_ok=True)
+        engine.update(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = engine
+
+        config["JWT_ACCESS_TOKEN_EXPIRES"] = timedelta(seconds=config["JWT_ACCESS_TOKEN_SECONDS"])
+        config["JWT_REFRESH_TOKEN_EXPIRES"] = timedelta(seconds=config["JWT_REFRESH_TOKEN_SECONDS"])
+
+        # Flask-Caching over the same Redis, with the sub-second socket timeouts.
+        config.setdefault("CACHE_TYPE", "RedisCache")
+        config["CACHE_REDIS_URL"] = config["REDIS_URL"]
+        config["CACHE_KEY_PREFIX"] = "alpine:"
+        config["CACHE_OPTIONS"] = {
+            "socket_timeout": config["REDIS_SOCKET_TIMEOUT"],
+            "socket_connect_timeout": config["REDIS_CONNECT_TIMEOUT"],
+        }
+
+        celery = dict(config["CELERY"])
+        celery.setdefault("broker_url", config["REDIS_URL"])
+        celery.setdefault("result_backend", config["REDIS_URL"])
+        config["CELERY"] = celery
+
+
+class DevelopmentConfig(Config):
+    """The embedded stack (``./run``): SQLite + the embedded Redis."""
+
+    APP_ENV = "development"
+
+
+class TestingConfig(Config):
+    APP_ENV = "testing"
+    TESTING = True
+    # Flush on every request so a test sees its counters without waiting.
+    METRICS_FLUSH_INTERVAL = 0.0
+
+
+class ProductionConfig(Config):
+    APP_ENV = "production"
+
+    @classmethod
+    def finalise(cls, config: dict) -> None:
+        problems = []
+        for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
+            value = config.get(name) or ""
+            if value == DEV_SECRET or len(value.encode()) < MIN_SECRET_BYTES:
+                problems.append(f"{name} must be a secret of at least {MIN_SECRET_BYTES} bytes")
+        for name in ("DATABASE_URL", "REDIS_URL"):
+            if not config.get(name):
+                problems.append(f"{name} must be set")
+        if problems:
+            raise RuntimeError("refusing to start in production: " + "; ".join(problems))
+        super().finalise(config)
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_for(env_name: str | None = None) -> type[Config]:
+    name = (env_name or os.environ.get("APP_ENV") or "development").lower()
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(f"unknown APP_ENV {name!r}; expected one of {', '.join(CONFIGS)}") from None

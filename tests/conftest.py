@@ -1,0 +1,157 @@
+"""Shared fixtures: a real PostgreSQL database and a real Redis DB of our own.
+
+Each test run creates its own PostgreSQL database (``alpine_test_<random>``)
+on the server named by ``TEST_DATABASE_URL`` and drops it at the end, so two
+runs never see each other's rows; each test starts from empty tables and an
+empty Redis DB (``REDIS_TEST_DB``, default 9). If PostgreSQL or Redis cannot
+be reached the run stops at once with a clear message: nothing is skipped.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+
+import pytest
+import redis
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
+REDIS_TEST_DB = int(os.environ.get("REDIS_TEST_DB", "9"))
+RUN_DB_NAME = f"alpine_test_{uuid.uuid4().hex[:10]}"
+
+
+def pytest_sessionstart(session):
+    problems = []
+    try:
+        engine = create_engine(TEST_DATABASE_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - reported verbatim below
+        problems.append(f"PostgreSQL at {TEST_DATABASE_URL}: {exc.__class__.__name__}: {exc}")
+    try:
+        redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001
+        problems.append(f"Redis at {TEST_REDIS_URL}: {exc.__class__.__name__}: {exc}")
+    if problems:
+        pytest.exit("the test services are not reachable (start them; .ci/run does):\n  "
+                    + "\n  ".join(problems), returncode=3)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def redis_url(db: int = REDIS_TEST_DB) -> str:
+    return f"{TEST_REDIS_URL.rstrip('/')}/{db}"
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    """A PostgreSQL database of this run's own, dropped at the end."""
+    admin = create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{RUN_DB_NAME}"'))
+    url = make_url(TEST_DATABASE_URL).set(database=RUN_DB_NAME).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{RUN_DB_NAME}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def base_config(database_url):
+    """What every test app (and every server a test starts) is configured with."""
+    return {
+        "APP_ENV": "testing",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url(),
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+        "JWT_SECRET_KEY": "test-jwt-secret-key-that-is-long-enough-012345",
+        # No Argo unless a test starts one (see argo_server).
+        "ARGO_URL": f"http://127.0.0.1:{free_port()}",
+    }
+
+
+@pytest.fixture(scope="session")
+def _schema(base_config):
+    from app import create_app
+    from app.extensions import db
+
+    app = create_app(dict(base_config))
+    with app.app_context():
+        db.create_all()
+        db.engine.dispose()
+
+
+def _reset_state(app):
+    from app.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        if tables:
+            with db.engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
+    redis.Redis.from_url(redis_url()).flushdb()
+
+
+@pytest.fixture
+def config_overrides():
+    """Override in a test module to change the app's config."""
+    return {}
+
+
+@pytest.fixture
+def app(_schema, base_config, config_overrides):
+    from app import create_app
+
+    app = create_app({**base_config, **config_overrides})
+    yield app
+    _reset_state(app)
+
+
+@pytest.fixture
+def redis_client():
+    client = redis.Redis.from_url(redis_url(), decode_responses=True)
+    yield client
+    client.close()
+
+
+class ServerThread:
+    """A real WSGI server on a loopback port, in a thread of this process."""
+
+    def __init__(self, wsgi_app, port: int | None = None):
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server = make_server("127.0.0.1", self.port, wsgi_app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture
+def argo_server(tmp_path):
+    """The real Argo app on a loopback port, over its own SQLite store."""
+    from argo_app import create_app as create_argo
+
+    argo = create_argo({"ARGO_DB_PATH": str(tmp_path / "argo.db"), "TESTING": True})
+    server = ServerThread(argo).start()
+    server.app = argo
+    yield server
+    server.stop()

@@ -1,0 +1,1 @@
+"""Celery worker fleet: builds on app/ (never the other way)."""

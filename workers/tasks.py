@@ -1,0 +1,8 @@
+"""Celery tasks: thin wrappers over services in app/ that the CLI calls too.
+
+Written with ``@shared_task`` so this module never imports the app; they take
+ids and plain values, never ORM objects.
+"""
+from __future__ import annotations
+
+from celery import shared_task  # noqa: F401  (tasks are added by the feature modules)
