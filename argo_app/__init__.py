@@ -1,0 +1,32 @@
+"""Argo: generates trading signals and serves them from its own SQLite store.
+
+    gunicorn -k gthread -w 2 --threads 4 -b 127.0.0.1:5001 'argo_app:create_app()'
+    flask --app argo_app signals generate --count 500 --seed 1
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the Argo app. Opens no connection that outlives this call."""
+    from . import auth, cli, ops, views
+    from .http_errors import Api, register_error_handlers
+    from .settings import load_config
+    from .store import SignalStore
+
+    app = Flask(__name__)
+    app.config.update(load_config(config))
+
+    store = SignalStore(app.config["ARGO_DB_PATH"])
+    store.init_schema()
+    app.extensions["argo_store"] = store
+
+    api = Api(app)
+    api.register_blueprint(ops.blp)
+    api.register_blueprint(views.blp)
+    register_error_handlers(app)
+    auth.install_api_key_check(app)
+
+    app.cli.add_command(cli.signals)
+    return app

@@ -1,0 +1,49 @@
+"""The signals blueprint: /api/signals/latest and /api/signals/<sha256>.
+
+The hot path does no per-request serialisation: the store returns each row's
+stored JSON text and the view joins them into an array.
+"""
+from __future__ import annotations
+
+import re
+
+import marshmallow as ma
+from flask import Response, current_app
+from flask_smorest import Blueprint
+
+from .http_errors import APIError
+from .schemas import LatestQuerySchema, SignalSchema
+
+blp = Blueprint("signals", __name__, url_prefix="/api/signals",
+                description="Trading signals, newest first")
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@blp.route("/latest")
+# webargs defaults query strings to EXCLUDE; SPEC wants unknown params rejected.
+@blp.arguments(LatestQuerySchema, location="query", as_kwargs=True, unknown=ma.RAISE)
+@blp.response(200, SignalSchema(many=True))
+def latest(limit, offset, premium_only, symbol, min_confidence):
+    """Newest signals first, filtered and paged in one SQL query.
+
+    premium_only returns only signals with confidence >= 95 (exactly `limit`
+    of them whenever that many exist).
+    """
+    payloads = current_app.extensions["argo_store"].latest_payloads(
+        limit=limit, offset=offset, premium_only=premium_only, symbol=symbol,
+        min_confidence=min_confidence)
+    return Response("[" + ",".join(payloads) + "]", mimetype="application/json")
+
+
+@blp.route("/<string:sha256>")
+@blp.response(200, SignalSchema)
+@blp.alt_response(404, description="No signal with this hash")
+def by_hash(sha256):
+    """One signal by its sha256 (64 lower-case hex characters)."""
+    sha256 = sha256.lower()
+    payload = (current_app.extensions["argo_store"].get_payload(sha256)
+               if _SHA256.match(sha256) else None)
+    if payload is None:
+        raise APIError(404, "not_found", "No signal with this sha256.", {"sha256": sha256[:64]})
+    return Response(payload, mimetype="application/json")
