@@ -47,6 +47,7 @@ ENV_SETTINGS = {
     "ARGO_URL": ("ARGO_URL", str),
     "ARGO_DB_PATH": ("ARGO_DB_PATH", str),
     "ARGO_API_KEY": ("ARGO_API_KEY", str),
+    "CORS_ORIGINS": ("CORS_ORIGINS", str),
     "DB_POOL_SIZE": ("DB_POOL_SIZE", int),
     "DB_MAX_OVERFLOW": ("DB_MAX_OVERFLOW", int),
     "DB_POOL_TIMEOUT": ("DB_POOL_TIMEOUT", float),
@@ -91,6 +92,8 @@ class Config:
     REDIS_CONNECT_TIMEOUT = 0.25
 
     MAX_CONTENT_LENGTH = 64 * 1024
+    # Comma-separated allowed origins; CORS stays off when unset.
+    CORS_ORIGINS = None
 
     # flask-smorest / OpenAPI
     API_TITLE = "Alpine API"

@@ -33,6 +33,7 @@ def register_extensions(app: Flask) -> None:
     from app import database, models  # noqa: F401  (models: the whole schema, for Alembic)
     from app.celery_app import celery_init_app
     from app.extensions import api, cache, db, jwt, migrate, redis_store
+    from argo_app import http_security
 
     db.init_app(app)
     database.init_app(app)
@@ -42,6 +43,7 @@ def register_extensions(app: Flask) -> None:
     cache.init_app(app)
     redis_store.init_app(app)
     api.init_app(app)
+    http_security.init_app(app)
     celery_init_app(app)
 
 
