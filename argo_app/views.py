@@ -9,9 +9,9 @@ import re
 
 import marshmallow as ma
 from flask import Response, current_app
-from flask_smorest import Blueprint
 
 from .http_errors import APIError
+from .parsing import Blueprint
 from .schemas import LatestQuerySchema, SignalSchema
 
 blp = Blueprint("signals", __name__, url_prefix="/api/signals",
@@ -22,7 +22,7 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 @blp.route("/latest")
 # webargs defaults query strings to EXCLUDE; SPEC wants unknown params rejected.
-@blp.arguments(LatestQuerySchema, location="query", as_kwargs=True, unknown=ma.RAISE)
+@blp.arguments(LatestQuerySchema(), location="query", as_kwargs=True, unknown=ma.RAISE)
 @blp.response(200, SignalSchema(many=True))
 def latest(limit, offset, premium_only, symbol, min_confidence):
     """Newest signals first, filtered and paged in one SQL query.
