@@ -61,6 +61,9 @@ ENV_SETTINGS = {
     "USER_CACHE_ENABLED": ("USER_CACHE_ENABLED", _bool),
     "METRICS_ENABLED": ("METRICS_ENABLED", _bool),
     "METRICS_FLUSH_INTERVAL": ("METRICS_FLUSH_INTERVAL", float),
+    "METRICS_MAX_BUFFERED_KEYS": ("METRICS_MAX_BUFFERED_KEYS", int),
+    "METRICS_ROLLUP_GRACE_SECONDS": ("METRICS_ROLLUP_GRACE_SECONDS", float),
+    "METRICS_ROLLUP_PAUSE": ("METRICS_ROLLUP_PAUSE", str),
 }
 
 
@@ -116,6 +119,17 @@ class Config:
     # Metrics pipeline
     METRICS_ENABLED = True
     METRICS_FLUSH_INTERVAL = 1.0
+    # Distinct (minute, endpoint, method, status class | user) keys a process
+    # keeps in memory while Redis is down; increments past it are dropped+counted.
+    METRICS_MAX_BUFFERED_KEYS = 50_000
+    # A minute is rolled up this long after it ends (a few flush intervals).
+    METRICS_ROLLUP_GRACE_SECONDS = 5.0
+    # Tests only (honoured when TESTING): "<point>:<seconds>" pauses the rollup
+    # at after_claim / after_commit so a test can SIGKILL the worker there.
+    METRICS_ROLLUP_PAUSE = None
+    ANALYTICS_CACHE_SECONDS = 300
+    # Widest range GET /api/admin/metrics/requests answers, per granularity.
+    METRICS_QUERY_MAX_DAYS = {"hour": 31, "day": 400}
 
     # Celery: broker and result backend come from REDIS_URL (finalise()); the
     # beat schedule lives in workers/schedule.py next to the tasks it names.

@@ -14,3 +14,46 @@ timeout = 30
 graceful_timeout = 20
 keepalive = 5
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
+
+# --- Request metrics and Prometheus multiprocess mode (app/metrics/) -----------
+# Every worker writes its Prometheus metrics to files in PROMETHEUS_MULTIPROC_DIR
+# and /metrics (answered by any worker) sums them. It must be in the environment
+# before a worker imports prometheus_client: the launcher/Procfile should set it
+# for the web process only; if it is unset we make a private one here.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    import tempfile
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="alpine-prometheus-")
+
+
+def _serves_alpine(server) -> bool:
+    # Argo shares this file (Procfile); it must never empty Alpine's directory.
+    return "argo_app" not in str(getattr(server.app, "app_uri", "") or "")
+
+
+def on_starting(server):
+    # Files left by a previous run would be summed into this run's counters.
+    if not _serves_alpine(server):
+        return
+    path = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(path, exist_ok=True)
+    for name in os.listdir(path):
+        if name.endswith(".db"):
+            os.remove(os.path.join(path, name))
+
+
+def child_exit(server, worker):
+    # Drop a dead worker's live gauges (its counters stay summed).
+    if _serves_alpine(server):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def worker_exit(server, worker):
+    # Last flush of the in-memory request counters on a clean worker exit.
+    import sys
+
+    request_metrics = sys.modules.get("app.metrics.request")
+    if request_metrics is not None:
+        request_metrics.flush_all()

@@ -30,7 +30,7 @@ def configure_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from app import database, models  # noqa: F401  (models: the whole schema, for Alembic)
+    from app import database, metrics, models  # noqa: F401  (models: the whole schema, for Alembic)
     from app.celery_app import celery_init_app
     from app.extensions import api, cache, db, jwt, migrate, redis_store
     from argo_app import http_security
@@ -45,6 +45,7 @@ def register_extensions(app: Flask) -> None:
     api.init_app(app)
     http_security.init_app(app)
     celery_init_app(app)
+    metrics.init_app(app)  # request counting hook + /metrics (app/metrics/)
 
 
 def register_blueprints(app: Flask) -> None:

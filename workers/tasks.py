@@ -6,3 +6,11 @@ ids and plain values, never ORM objects.
 from __future__ import annotations
 
 from celery import shared_task  # noqa: F401  (tasks are added by the feature modules)
+
+
+@shared_task(name="metrics.rollup")
+def rollup_request_metrics(include_open: bool = False) -> dict:
+    """Beat, every minute: closed minutes of request counters -> SQL, exactly once."""
+    from app.metrics.rollup import run_rollup
+
+    return run_rollup(include_open=include_open).as_dict()

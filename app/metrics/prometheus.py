@@ -1,0 +1,122 @@
+"""``GET /metrics``: prometheus-flask-exporter, correct under several gunicorn workers.
+
+With ``PROMETHEUS_MULTIPROC_DIR`` set (it must be set before the process
+imports prometheus_client, i.e. by whatever starts gunicorn; gunicorn.conf.py
+empties it on start and marks dead workers), every metric of every worker is
+written to files there and a scrape, answered by whichever worker, sums them
+(``GunicornInternalPrometheusMetrics``). Without it (tests, the dev server)
+the plain ``PrometheusMetrics`` serves this process's registry.
+
+Exported, besides the exporter's ``flask_http_request_*`` (grouped by url
+rule): every module-level prometheus_client metric of the app (the user
+cache's ``alpine_user_cache_lookups_total``, the Argo client's, the request
+hook's buffered/dropped increments) and ``alpine_metrics_rollup_lag_seconds``,
+read from Redis at scrape time so it is the same whichever worker answers.
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_flask_exporter import PrometheusMetrics
+from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
+
+log = logging.getLogger(__name__)
+
+PATH = "/metrics"
+
+
+def multiprocess_mode() -> bool:
+    return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
+class _Proxy:
+    """Exposes another registry's metrics inside a per-scrape registry."""
+
+    def __init__(self, registry):
+        self._registry = registry
+
+    def describe(self):
+        return []  # no name clash checks: the proxied registry did them
+
+    def collect(self):
+        return self._registry.collect()
+
+
+class RollupLagCollector:
+    """``alpine_metrics_rollup_lag_seconds``: age of the oldest minute not yet in SQL."""
+
+    def __init__(self, app: Flask):
+        self._app = app
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        from app.extensions import redis_store
+        from app.metrics.rollup import rollup_lag_seconds
+
+        lag = GaugeMetricFamily("alpine_metrics_rollup_lag_seconds",
+                                "Seconds since the oldest minute of request counters still "
+                                "in Redis (not yet rolled up into SQL) ended")
+        up = GaugeMetricFamily("alpine_metrics_redis_up",
+                               "1 if Redis answered the rollup-lag query of this scrape")
+        try:
+            lag.add_metric([], rollup_lag_seconds(redis_store.client))
+            up.add_metric([], 1)
+        except Exception as exc:  # noqa: BLE001 - a scrape must not fail because Redis did
+            log.warning("metrics: rollup lag unavailable: %s", exc.__class__.__name__)
+            up.add_metric([], 0)
+            yield up
+            return
+        yield lag
+        yield up
+
+
+class _ScrapeMixin:
+    """Build each scrape's registry: the process (or multiprocess) metrics + our collectors."""
+
+    extra_collectors: list
+
+    def generate_metrics(self, accept_header=None, names=None):
+        from prometheus_flask_exporter import choose_encoder
+
+        registry = CollectorRegistry(auto_describe=False)
+        if multiprocess_mode():
+            MultiProcessCollector(registry)
+        else:
+            registry.register(_Proxy(REGISTRY))       # module-level app metrics
+            registry.register(_Proxy(self.registry))  # this app's flask_http_* metrics
+        for collector in self.extra_collectors:
+            registry.register(collector)
+        if names:
+            registry = registry.restricted_registry(names)
+        generate_latest, content_type = choose_encoder(accept_header)
+        return generate_latest(registry).decode("utf-8"), content_type
+
+
+class _PlainMetrics(_ScrapeMixin, PrometheusMetrics):
+    pass
+
+
+class _GunicornMetrics(_ScrapeMixin, GunicornInternalPrometheusMetrics):
+    pass
+
+
+def init_app(app: Flask) -> None:
+    """Create the exporter for this app (never at import time)."""
+    options = dict(group_by="url_rule", excluded_paths=["^/health$"],
+                   default_labels={}, defaults_prefix="flask")
+    if multiprocess_mode():
+        exporter = _GunicornMetrics(app=None, path=PATH, **options)
+    else:
+        # A registry per app: the default one would refuse a second app's
+        # flask_http_* metrics (tests build many apps in one process).
+        exporter = _PlainMetrics(app=None, path=PATH, registry=CollectorRegistry(), **options)
+    exporter.extra_collectors = [RollupLagCollector(app)]
+    exporter.init_app(app)  # registers PATH and the flask_http_* hooks
+    app.extensions["prometheus"] = exporter
