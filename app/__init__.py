@@ -43,6 +43,8 @@ def register_extensions(app: Flask) -> None:
     cache.init_app(app)
     redis_store.init_app(app)
     api.init_app(app)
+    from app.auth.request_auth import init_app as init_request_auth
+    init_request_auth(app)  # JWT callbacks, one Redis pipeline per request, quota hook
     http_security.init_app(app)
     celery_init_app(app)
     metrics.init_app(app)  # request counting hook + /metrics (app/metrics/)

@@ -1,0 +1,206 @@
+"""Redis for the accounts features, with the fallbacks SPEC demands.
+
+No request may fail because of Redis. Three tools for that, per process and
+per app (``app.extensions["accounts_redis"]``, so test apps don't share them):
+
+* ``breaker``: after a Redis error, *reads* skip Redis for
+  ``REDIS_BREAKER_SECONDS`` (the callers fall back to SQL or to the in-process
+  counters), so a hung Redis costs one socket timeout per process and window,
+  not one per request. Writes that matter for correctness (cache
+  invalidations, revocations) are always attempted, breaker or not.
+* ``LocalCounters``: fixed-window counters in process memory (login
+  throttling and quotas while Redis is unreachable). Bounded: expired windows
+  are pruned, and past ``max_keys`` the oldest window is dropped.
+* ``pending``: invalidations and revocations that could not be written to
+  Redis are retried by this process in front of its next Redis pipeline
+  (covers a Redis that was unreachable but kept its data).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from flask import current_app
+from redis.exceptions import RedisError
+
+from app.extensions import redis_store
+
+log = logging.getLogger(__name__)
+
+# Any of these means "Redis did not answer properly": fall back, never fail.
+REDIS_ERRORS = (RedisError, OSError)
+
+
+def client():
+    return redis_store.client
+
+
+class Breaker:
+    def __init__(self) -> None:
+        self._open_until = 0.0
+
+    def available(self) -> bool:
+        return time.monotonic() >= self._open_until
+
+    def trip(self, exc: BaseException | None = None) -> None:
+        seconds = float(current_app.config.get("REDIS_BREAKER_SECONDS", 1.0))
+        if self.available():
+            log.warning("redis unavailable (%s); using fallbacks for %.1fs",
+                        exc.__class__.__name__ if exc else "error", seconds)
+        self._open_until = time.monotonic() + seconds
+
+    def reset(self) -> None:
+        self._open_until = 0.0
+
+
+
+class LocalCounters:
+    """Thread-safe fixed-window counters: ``key -> (count, window end)``."""
+
+    def __init__(self, max_keys: int = 100_000) -> None:
+        self._data: dict[str, list] = {}
+        self._lock = threading.Lock()
+        self.max_keys = max_keys
+
+    def _live(self, key: str, now: float):
+        entry = self._data.get(key)
+        if entry is not None and entry[1] <= now:
+            del self._data[key]
+            return None
+        return entry
+
+    def incr(self, key: str, window: float, amount: int = 1) -> tuple[int, int]:
+        """Add ``amount``; return (count, seconds left in the window)."""
+        now = time.monotonic()
+        with self._lock:
+            entry = self._live(key, now)
+            if entry is None:
+                if len(self._data) >= self.max_keys:
+                    self._prune(now)
+                entry = self._data[key] = [0, now + window]
+            entry[0] = max(0, entry[0] + amount)
+            return entry[0], max(1, int(entry[1] - now + 0.999))
+
+    def get(self, key: str) -> tuple[int, int]:
+        now = time.monotonic()
+        with self._lock:
+            entry = self._live(key, now)
+            if entry is None:
+                return 0, 0
+            return entry[0], max(1, int(entry[1] - now + 0.999))
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._data.pop(key, None)
+
+    def _prune(self, now: float) -> None:
+        for k in [k for k, (_, end) in self._data.items() if end <= now]:
+            del self._data[k]
+        while len(self._data) >= self.max_keys:  # still full: drop the oldest window
+            del self._data[next(iter(self._data))]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+
+class PendingWrites:
+    """Redis writes that failed; replayed in front of the next pipeline of this process."""
+
+    def __init__(self, max_items: int = 10_000) -> None:
+        self._ops: dict[str, tuple] = {}
+        self._lock = threading.Lock()
+        self.max_items = max_items
+
+    def add_delete(self, key: str) -> None:
+        self._add(key, ("delete",))
+
+    def add_set(self, key: str, value: bytes, ttl: int) -> None:
+        self._add(key, ("set", value, time.time() + ttl))
+
+    def _add(self, key: str, op: tuple) -> None:
+        with self._lock:
+            if len(self._ops) >= self.max_items:
+                self._ops.pop(next(iter(self._ops)))
+            self._ops[key] = op
+
+    def __bool__(self) -> bool:
+        return bool(self._ops)
+
+    def take(self) -> dict[str, tuple]:
+        with self._lock:
+            ops, self._ops = self._ops, {}
+        return ops
+
+    def restore(self, ops: dict[str, tuple]) -> None:
+        with self._lock:
+            for key, op in ops.items():
+                self._ops.setdefault(key, op)
+
+    @staticmethod
+    def queue_on(pipe, ops: dict[str, tuple]) -> None:
+        now = time.time()
+        for key, op in ops.items():
+            if op[0] == "delete":
+                pipe.delete(key)
+            elif op[2] > now:
+                pipe.set(key, op[1], ex=max(1, int(op[2] - now)))
+
+
+class RedisGuard:
+    def __init__(self) -> None:
+        self.breaker = Breaker()
+        self.counters = LocalCounters()
+        self.pending = PendingWrites()
+
+
+def init_app(app) -> None:
+    app.extensions["accounts_redis"] = RedisGuard()
+
+
+def guard() -> RedisGuard:
+    return current_app.extensions["accounts_redis"]
+
+
+def run_pipeline(build) -> list | None:
+    """Run one non-transactional pipeline (one round trip), pending writes first.
+
+    ``build(pipe)`` queues the caller's commands. Returns the caller's results,
+    or None when Redis is unavailable (breaker open or the call failed).
+    """
+    g = guard()
+    breaker, pending = g.breaker, g.pending
+    if not breaker.available():
+        return None
+    ops = pending.take() if pending else {}
+    try:
+        pipe = client().pipeline(transaction=False)
+        PendingWrites.queue_on(pipe, ops)
+        skip = len(pipe)
+        build(pipe)
+        results = pipe.execute()
+    except REDIS_ERRORS as exc:
+        pending.restore(ops)
+        breaker.trip(exc)
+        return None
+    return results[skip:]
+
+
+def write(key: str, op: str, value: bytes | None = None, ttl: int | None = None) -> bool:
+    """A write that must land (invalidation / revocation): always tried, queued on failure."""
+    g = guard()
+    try:
+        if op == "delete":
+            client().delete(key)
+        else:
+            client().set(key, value, ex=ttl)
+        return True
+    except REDIS_ERRORS as exc:
+        g.breaker.trip(exc)
+        if op == "delete":
+            g.pending.add_delete(key)
+        else:
+            g.pending.add_set(key, value, ttl)
+        return False
