@@ -59,6 +59,8 @@ ENV_SETTINGS = {
     "JWT_ACCESS_TOKEN_SECONDS": ("JWT_ACCESS_TOKEN_SECONDS", int),
     "JWT_REFRESH_TOKEN_SECONDS": ("JWT_REFRESH_TOKEN_SECONDS", int),
     "USER_CACHE_ENABLED": ("USER_CACHE_ENABLED", _bool),
+    "PASSWORD_HASH_TIME_COST": ("PASSWORD_HASH_TIME_COST", int),
+    "PASSWORD_HASH_MEMORY_COST": ("PASSWORD_HASH_MEMORY_COST", int),
     "METRICS_ENABLED": ("METRICS_ENABLED", _bool),
     "METRICS_FLUSH_INTERVAL": ("METRICS_FLUSH_INTERVAL", float),
     "METRICS_MAX_BUFFERED_KEYS": ("METRICS_MAX_BUFFERED_KEYS", int),
@@ -112,6 +114,28 @@ class Config:
     JWT_REFRESH_TOKEN_SECONDS = 7 * 24 * 3600
     JWT_TOKEN_LOCATION = ["headers"]
     JWT_ALGORITHM = "HS256"
+    # Only HS256 is accepted on decode: never "none", never an algorithm the
+    # token itself picks.
+    JWT_DECODE_ALGORITHMS = ["HS256"]
+
+    # argon2id (argon2-cffi defaults); the testing config makes it cheap.
+    PASSWORD_HASH_TIME_COST = 3
+    PASSWORD_HASH_MEMORY_COST = 65536  # KiB
+    PASSWORD_HASH_PARALLELISM = 4
+
+    # Accounts: user cache, revocation cache, throttling, quotas.
+    USER_CACHE_TTL = 300
+    # How long Redis may remember "this login is NOT revoked" (bounds the
+    # staleness window when a logout could not reach Redis; see app/services/tokens.py).
+    REVOCATION_NEGATIVE_TTL = 60
+    # After a Redis error, skip Redis reads for this long (per process) and use
+    # SQL / in-process counters, so a hung Redis costs one timeout, not one per request.
+    REDIS_BREAKER_SECONDS = 1.0
+    LOGIN_MAX_FAILURES_PER_EMAIL = 5
+    LOGIN_MAX_FAILURES_PER_IP = 30
+    LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
+    # {"starter": 5} overrides app/tiers.py daily quotas (tests, special deals).
+    TIER_QUOTA_OVERRIDES: dict = {}
 
     CACHE_DEFAULT_TIMEOUT = 300
     USER_CACHE_ENABLED = True
@@ -139,6 +163,10 @@ class Config:
         "worker_prefetch_multiplier": 1,
         "broker_connection_retry_on_startup": True,
         "include": ["workers.tasks"],
+        "beat_schedule": {
+            # Drop revocations whose tokens have expired anyway (app/services/tokens.py).
+            "prune-revoked-tokens": {"task": "accounts.prune_revoked_tokens", "schedule": 3600.0},
+        },
     }
 
     @classmethod
@@ -210,6 +238,10 @@ class TestingConfig(Config):
     TESTING = True
     # Flush on every request so a test sees its counters without waiting.
     METRICS_FLUSH_INTERVAL = 0.0
+    # Cheap argon2 so the suite stays fast (production keeps the defaults).
+    PASSWORD_HASH_TIME_COST = 1
+    PASSWORD_HASH_MEMORY_COST = 1024
+    PASSWORD_HASH_PARALLELISM = 1
 
 
 class ProductionConfig(Config):

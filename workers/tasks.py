@@ -14,3 +14,11 @@ def rollup_request_metrics(include_open: bool = False) -> dict:
     from app.metrics.rollup import run_rollup
 
     return run_rollup(include_open=include_open).as_dict()
+
+
+@shared_task(name="accounts.prune_revoked_tokens")
+def prune_revoked_tokens() -> int:
+    """Beat, hourly: drop revocations whose login session has ended anyway."""
+    from app.services.tokens import prune_expired
+
+    return prune_expired()

@@ -7,3 +7,11 @@ from __future__ import annotations
 from argo_app.http_errors import Blueprint
 
 blp = Blueprint("admin", __name__, url_prefix="/api/admin", description="Admin")
+
+# JWT + is_admin for every route of every admin module, before any argument
+# parsing (403 forbidden for non-admins). app/auth/request_auth.py.
+from app.auth.request_auth import require_admin  # noqa: E402
+
+blp.before_request(require_admin)
+
+from app.admin import users  # noqa: E402,F401  (routes register on blp)

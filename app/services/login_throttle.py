@@ -32,6 +32,7 @@ class Verdict:
     allowed: bool
     retry_after: int = 0
     scope: str = ""  # "email" | "ip" when refused
+    email_failures: int = 0
 
 
 def _cfg():
@@ -65,7 +66,7 @@ def check(email: str, ip: str | None) -> Verdict:
         return Verdict(False, max(1, int(ettl or 1)), "email")
     if icount >= max_ip:
         return Verdict(False, max(1, int(ittl or 1)), "ip")
-    return Verdict(True)
+    return Verdict(True, email_failures=ecount)
 
 
 def record_failure(email: str, ip: str | None, reason: str = "invalid_credentials") -> None:

@@ -1,0 +1,41 @@
+"""GET /api/admin/users, PATCH /api/admin/users/<id> (admin guard: app/admin/__init__.py)."""
+from __future__ import annotations
+
+from flask import request
+from flask_jwt_extended import current_user
+
+from app.admin import blp
+from app.auth.routes import BEARER, account_error
+from app.auth.schemas import (AdminUserPageSchema, AdminUserQuerySchema, AdminUserUpdateSchema,
+                              UserSchema)
+from app.services import users as user_service
+
+
+@blp.get("/users")
+@blp.arguments(AdminUserQuerySchema, location="query")
+@blp.response(200, AdminUserPageSchema)
+@blp.alt_response(403, response="FORBIDDEN", description="forbidden: not an admin")
+@blp.doc(security=BEARER)
+def list_users(args):
+    """Users by id, paged; filter by tier, ``q`` = substring of email or full name."""
+    items, total = user_service.list_users(args["page"], args["per_page"], args.get("tier"),
+                                           args.get("q"))
+    return {"items": [u.public_dict() for u in items], "page": args["page"],
+            "per_page": args["per_page"], "total": total}
+
+
+@blp.patch("/users/<int:user_id>")
+@blp.arguments(AdminUserUpdateSchema)
+@blp.response(200, UserSchema)
+@blp.alt_response(403, response="FORBIDDEN",
+                  description="forbidden: not an admin, or an admin deactivating/demoting themself")
+@blp.alt_response(404, response="NOT_FOUND", description="no such user")
+@blp.doc(security=BEARER)
+def update_user(body, user_id):
+    """Change tier / is_active / is_admin; audited; effective on the user's next request."""
+    actor = user_service.Actor(id=current_user.id, ip=request.remote_addr, via="api")
+    try:
+        user = user_service.admin_update(user_id, body, actor)
+    except user_service.AccountError as exc:
+        raise account_error(exc) from None
+    return user.public_dict()
