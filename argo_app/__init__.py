@@ -5,11 +5,16 @@
 """
 from __future__ import annotations
 
-from flask import Flask
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # importing argo_app (e.g. for argo_app.integrity) must stay light
+    from flask import Flask
 
 
-def create_app(config: dict | None = None) -> Flask:
+def create_app(config: dict | None = None) -> "Flask":
     """Build the Argo app. Opens no connection that outlives this call."""
+    from flask import Flask
+
     from . import auth, cli, ops, views
     from .http_errors import Api, register_error_handlers
     from .settings import load_config
