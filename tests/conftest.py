@@ -247,3 +247,9 @@ def logged_in_user(auth):
 def logged_in_admin(auth):
     """An admin with tokens (``.headers`` for requests)."""
     return auth.admin()
+
+
+@pytest.fixture
+def runner(app):
+    """Flask's CLI runner: ``runner.invoke(args=["users", "list"])``."""
+    return app.test_cli_runner()
