@@ -106,6 +106,7 @@ class RequestMetrics:
         self._current: dict = {}
         self._pending: _Batch | None = None
         self._pending_keys = 0
+        self._overlap = 0  # keys of _current that the pending batch holds too
         self._retry_at = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -125,7 +126,7 @@ class RequestMetrics:
             if entry is not None:
                 entry[0] += 1
                 entry[1] += latency_us
-            elif len(current) + self._pending_keys < self.max_keys:
+            elif self._admit(key):
                 current[key] = [1, latency_us]
             else:
                 dropped_requests = 1
@@ -134,7 +135,7 @@ class RequestMetrics:
                 entry = current.get(ukey)
                 if entry is not None:
                     entry[0] += delivered
-                elif len(current) + self._pending_keys < self.max_keys:
+                elif self._admit(ukey):
                     current[ukey] = [delivered]
                 else:
                     dropped_deliveries = 1
@@ -146,10 +147,17 @@ class RequestMetrics:
             if not self.flush():
                 self._retry_at = time.monotonic() + INLINE_RETRY_SECONDS
 
+    def _admit(self, key) -> bool:
+        """May ``key`` be added to the aggregate? (lock held; the bound is on distinct keys)"""
+        if self._pending is not None and key in self._pending.data:
+            self._overlap += 1  # merges into the pending batch: not a new key
+            return True
+        return len(self._current) - self._overlap + self._pending_keys < self.max_keys
+
     @property
     def buffered_keys(self) -> int:
         with self._lock:
-            return len(self._current) + self._pending_keys
+            return len(self._current) - self._overlap + self._pending_keys
 
     # -- flushing (flusher thread, inline, exit) -------------------------------------
 
@@ -172,12 +180,13 @@ class RequestMetrics:
         if pending is not None and pending.ambiguous:
             applied = client.get(self._marker)
             if applied is not None and applied.decode() == pending.id:
-                self._pending, self._pending_keys = None, 0
+                with self._lock:
+                    self._pending, self._pending_keys, self._overlap = None, 0, 0
                 pending = None
             else:
                 pending.ambiguous = False  # definitely not applied: safe to resend
         with self._lock:
-            current, self._current = self._current, {}
+            current, self._current, self._overlap = self._current, {}, 0
             if pending is None:
                 if not current:
                     return True
@@ -188,7 +197,7 @@ class RequestMetrics:
         pending.ambiguous = True  # until EXEC's reply says otherwise
         self._send(client, pending)
         with self._lock:
-            self._pending, self._pending_keys = None, 0
+            self._pending, self._pending_keys, self._overlap = None, 0, 0
         return True
 
     def _send(self, client, batch: _Batch) -> None:
@@ -303,7 +312,7 @@ def init_app(app: Flask) -> None:
     def record(status_code: int, start: float) -> None:
         now = time.time()
         rule = request.url_rule
-        delivered = g.get("signals_delivered") or 0
+        delivered = g.pop("signals_delivered", None) or 0
         agg.record(int(now // 60), request.method, status_code // 100,
                    rule.rule if rule is not None else UNMATCHED,
                    int((time.perf_counter() - start) * 1_000_000),

@@ -1,0 +1,79 @@
+"""A real gunicorn with two workers: /metrics agrees whichever worker answers, and
+a clean shutdown flushes every worker's in-memory counters to Redis."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from app.metrics.request import UNMATCHED
+from app.metrics.rollup import run_rollup
+from tests.conftest import free_port
+from tests.metrics.helpers import redis_requests, sql_requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+N = 40
+
+
+@pytest.fixture
+def gunicorn(base_config, tmp_path):
+    port = free_port()
+    prom_dir = tmp_path / "prometheus"
+    prom_dir.mkdir()
+    (prom_dir / "counter_1.db").write_bytes(b"stale")  # a previous run's: must be emptied
+    env = {**os.environ, **{k: str(v) for k, v in base_config.items()},
+           "PROMETHEUS_MULTIPROC_DIR": str(prom_dir), "GUNICORN_BIND": f"127.0.0.1:{port}",
+           "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "2",
+           # No periodic flush: what reaches Redis comes from the exit flush.
+           "METRICS_FLUSH_INTERVAL": "30"}
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            requests.get(url + "/health", timeout=5)
+            break
+        except requests.RequestException:
+            assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
+            assert time.monotonic() < deadline, "gunicorn did not start"
+            time.sleep(0.1)
+    proc.url, proc.prom_dir = url, prom_dir
+    yield proc
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(10)
+    proc.stderr.close()
+
+
+def scrape(url: str) -> dict:
+    resp = requests.get(url + "/metrics", timeout=5)
+    assert resp.status_code == 200
+    return {f.name: f for f in text_string_to_metric_families(resp.text)}
+
+
+def test_metrics_agree_across_workers_and_exit_flush_counts_everything(gunicorn, app, redis_client):
+    for _ in range(N):  # a new connection each: reuse-port spreads them over both workers
+        assert requests.get(gunicorn.url + "/nope", timeout=5).status_code == 404
+    assert len(list(gunicorn.prom_dir.glob("counter_*.db"))) >= 2  # both workers counted
+
+    for _ in range(4):  # whichever worker answers, the sum is the same
+        families = scrape(gunicorn.url)
+        total = sum(s.value for s in families["flask_http_request"].samples
+                    if s.name == "flask_http_request_total")
+        assert total == N
+        for name in ("alpine_metrics_rollup_lag_seconds", "alpine_metrics_buffered_keys",
+                     "alpine_metrics_dropped_increments"):
+            assert name in families, name
+
+    gunicorn.send_signal(signal.SIGTERM)  # clean shutdown: worker_exit flushes
+    gunicorn.wait(30)
+    assert redis_requests(redis_client, UNMATCHED) == N
+    run_rollup(include_open=True)
+    assert sql_requests(UNMATCHED) == N
