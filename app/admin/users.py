@@ -20,7 +20,7 @@ def list_users(args):
     """Users by id, paged; filter by tier, ``q`` = substring of email or full name."""
     items, total = user_service.list_users(args["page"], args["per_page"], args.get("tier"),
                                            args.get("q"))
-    return {"items": [u.public_dict() for u in items], "page": args["page"],
+    return {"items": items, "page": args["page"],
             "per_page": args["per_page"], "total": total}
 
 
@@ -38,4 +38,4 @@ def update_user(body, user_id):
         user = user_service.admin_update(user_id, body, actor)
     except user_service.AccountError as exc:
         raise account_error(exc) from None
-    return user.public_dict()
+    return user

@@ -11,7 +11,7 @@ of them runs ``resolve()``, which sends a single non-transactional pipeline:
     INCR alpine:quota:<id>:<day>      only on /api/signals/* (the quota hook)
     EXPIRE alpine:quota:<id>:<day> NX
 
-and memoises the answer on ``flask.g`` for the request (a view decorated with
+and memoises the answer for the request (in its WSGI environ) (a view decorated with
 ``@jwt_required()`` behind a blueprint hook that already verified the token
 re-uses it; nothing is counted twice). Round trips per authenticated request:
 
@@ -33,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import wraps
 
-from flask import Flask, g, request
+from flask import Flask, request
 from flask_jwt_extended import current_user, verify_jwt_in_request
 
 from app.extensions import jwt
@@ -41,9 +41,19 @@ from app.services import quotas, redis_guard, tokens, user_cache
 from app.services.user_cache import USER_CACHE_LOOKUPS, CurrentUser
 from argo_app.http_errors import APIError, error_response
 
-STATE_ATTR = "_alpine_auth"
-COUNT_QUOTA_ATTR = "_alpine_count_quota"
-QUOTA_ATTR = "_alpine_quota"
+# Per-request state lives in the WSGI environ, not flask.g: g belongs to the
+# app context, which a test (pytest-flask) may keep across many requests.
+STATE_ATTR = "alpine.auth"
+COUNT_QUOTA_ATTR = "alpine.count_quota"
+QUOTA_ATTR = "alpine.quota"
+
+
+def _get(name):
+    return request.environ.get(name)
+
+
+def _set(name, value) -> None:
+    request.environ[name] = value
 
 
 @dataclass
@@ -65,17 +75,17 @@ def _claims_ok(data: dict) -> bool:
 
 def resolve(jwt_data: dict) -> AuthState:
     """Everything the request needs from Redis, in one pipeline; memoised per request."""
-    state = g.get(STATE_ATTR)
+    state = _get(STATE_ATTR)
     if state is not None and state.jti == jwt_data.get("jti"):
         return state
     state = AuthState(jti=jwt_data.get("jti"), claims_ok=_claims_ok(jwt_data))
     if not state.claims_ok:  # token_verification_loader refuses it right after
-        setattr(g, STATE_ATTR, state)
+        _set(STATE_ATTR, state)
         return state
 
     uid, sid = int(jwt_data["sub"]), jwt_data["sid"]
     use_cache = user_cache.enabled()
-    if g.get(COUNT_QUOTA_ATTR):
+    if _get(COUNT_QUOTA_ATTR):
         state.quota_key = quotas.day_key(uid)
     user_key, rv_key = user_cache.full_key(uid), tokens.rv_key(sid)
 
@@ -122,7 +132,7 @@ def resolve(jwt_data: dict) -> AuthState:
     state.user = CurrentUser.from_dict(data) if data else None
     if state.user is not None and state.user.token_version != jwt_data["tv"]:
         state.revoked = True  # the password changed after this token was issued
-    setattr(g, STATE_ATTR, state)
+    _set(STATE_ATTR, state)
     return state
 
 
@@ -198,15 +208,15 @@ def _register_jwt_callbacks() -> None:
 def _quota_hook():
     if request.blueprint != "signals" or request.method == "OPTIONS":
         return None
-    setattr(g, COUNT_QUOTA_ATTR, True)
+    _set(COUNT_QUOTA_ATTR, True)
     try:
         verify_jwt_in_request()
     except Exception:
-        _undo_quota(g.get(STATE_ATTR))
+        _undo_quota(_get(STATE_ATTR))
         raise
-    state: AuthState = g.get(STATE_ATTR)
+    state: AuthState = _get(STATE_ATTR)
     limit = quotas.limit_for(current_user.tier)
-    setattr(g, QUOTA_ATTR, (limit, state.quota_count))
+    _set(QUOTA_ATTR, (limit, state.quota_count))
     if state.quota_count > limit:
         raise APIError(429, "quota_exceeded",
                        f"Daily feed quota of {limit} requests for the {current_user.tier} tier "
@@ -217,7 +227,7 @@ def _quota_hook():
 
 
 def _quota_headers(response):
-    quota = g.get(QUOTA_ATTR)
+    quota = _get(QUOTA_ATTR)
     if quota is not None:
         limit, count = quota
         response.headers["X-RateLimit-Limit"] = str(limit)

@@ -35,7 +35,7 @@ def register(body):
         user = user_service.create_user(body["email"], body["password"], body["full_name"])
     except user_service.AccountError as exc:
         raise account_error(exc) from None
-    return user.public_dict()
+    return user
 
 
 @blp.post("/login")

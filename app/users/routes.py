@@ -18,7 +18,7 @@ from argo_app.http_errors import APIError
 @blp.doc(security=BEARER)
 def me():
     """The authenticated user (served from the user cache: no SQL in steady state)."""
-    return current_user.public_dict()
+    return current_user
 
 
 @blp.patch("/me")
@@ -34,7 +34,7 @@ def update_me(body):
                                            email=body.get("email"))
     except user_service.AccountError as exc:
         raise account_error(exc) from None
-    return user.public_dict()
+    return user
 
 
 @blp.post("/me/password")
