@@ -47,6 +47,13 @@ ENV_SETTINGS = {
     "ARGO_URL": ("ARGO_URL", str),
     "ARGO_DB_PATH": ("ARGO_DB_PATH", str),
     "ARGO_API_KEY": ("ARGO_API_KEY", str),
+    "ARGO_POOL_MAXSIZE": ("ARGO_POOL_MAXSIZE", int),
+    "ARGO_CONNECT_TIMEOUT": ("ARGO_CONNECT_TIMEOUT", float),
+    "ARGO_READ_TIMEOUT": ("ARGO_READ_TIMEOUT", float),
+    "ARGO_BREAKER_FAILURES": ("ARGO_BREAKER_FAILURES", int),
+    "ARGO_BREAKER_RESET_SECONDS": ("ARGO_BREAKER_RESET_SECONDS", float),
+    "ARGO_CLIENT_POOLED": ("ARGO_CLIENT_POOLED", _bool),
+    "ARGO_CA_BUNDLE": ("ARGO_CA_BUNDLE", str),
     "CORS_ORIGINS": ("CORS_ORIGINS", str),
     "DB_POOL_SIZE": ("DB_POOL_SIZE", int),
     "DB_MAX_OVERFLOW": ("DB_MAX_OVERFLOW", int),
@@ -83,6 +90,27 @@ class Config:
     ARGO_URL = "http://127.0.0.1:5001"
     ARGO_DB_PATH = str(INSTANCE_DIR / "argo.db")
     ARGO_API_KEY = None
+    # Alpine -> Argo client (app/services/argo_client.py). One pooled
+    # requests.Session per process; pool_maxsize must be >= gunicorn threads
+    # (pool_block=True: a thread waits for a free connection, Argo sees at most
+    # this many per worker).
+    ARGO_POOL_CONNECTIONS = 2
+    ARGO_POOL_MAXSIZE = 8
+    ARGO_CONNECT_TIMEOUT = 0.5
+    ARGO_READ_TIMEOUT = 2.0
+    ARGO_HEALTH_TIMEOUT = 0.5  # /ready's probe (connect and read)
+    ARGO_RETRY_TOTAL = 2  # idempotent GETs only: connect errors, 502/503/504
+    ARGO_RETRY_BACKOFF = 0.1
+    ARGO_BREAKER_FAILURES = 5  # consecutive failures that open the breaker
+    ARGO_BREAKER_RESET_SECONDS = 10.0  # open this long, then one half-open trial
+    # Bench/test only: False = the naive way, a new connection per request.
+    ARGO_CLIENT_POOLED = True
+    ARGO_CA_BUNDLE = None  # PEM file to verify an https:// ARGO_URL against
+    # The local signals copy (app/services/signal_sync.py, signal_feed.py).
+    SIGNAL_SYNC_PAGE_SIZE = 500  # Argo's max limit
+    SIGNAL_SYNC_MAX_PAGES = 20
+    SIGNAL_SCAN_MAX = 2000  # starter feed: most raw Argo signals scanned per request
+    SIGNAL_SEEN_CACHE_SIZE = 4096  # per-process sha256s known to be stored
 
     DB_POOL_SIZE = 5
     DB_MAX_OVERFLOW = 5
@@ -164,6 +192,8 @@ class Config:
         "broker_connection_retry_on_startup": True,
         "include": ["workers.tasks"],
         "beat_schedule": {
+            # Fill Alpine's local signals copy from Argo (app/services/signal_sync.py).
+            "signals-sync": {"task": "signals.sync", "schedule": 30.0},
             # Drop revocations whose tokens have expired anyway (app/services/tokens.py).
             "prune-revoked-tokens": {"task": "accounts.prune_revoked_tokens", "schedule": 3600.0},
         },

@@ -22,3 +22,19 @@ def prune_revoked_tokens() -> int:
     from app.services.tokens import prune_expired
 
     return prune_expired()
+
+
+@shared_task(name="signals.sync")
+def sync_signals(max_pages: int | None = None) -> dict:
+    """Beat, every 30 s: Argo's newest signals -> Alpine's local copy (idempotent).
+
+    Argo being down is an expected state, not a task failure: it is logged and
+    the next beat tick tries again (no Celery retry piling up behind it).
+    """
+    from app.services.argo_client import ArgoUnavailable
+    from app.services.signal_sync import sync_signals as run_sync
+
+    try:
+        return run_sync(max_pages=max_pages).as_dict()
+    except ArgoUnavailable as exc:
+        return {"error": "upstream_unavailable", "reason": exc.reason}

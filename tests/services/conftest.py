@@ -1,0 +1,117 @@
+"""Fixtures for the feed tests: the real Argo (tests/conftest.py argo_server)
+behind a recorder, an Alpine app pointed at it, and users of each tier."""
+from __future__ import annotations
+
+import pytest
+
+from tests.feed_helpers import ArgoRecorder
+
+
+@pytest.fixture
+def argo(argo_server):
+    """argo_server with an ArgoRecorder in front (``argo.recorder``) and a
+    ``store`` shortcut to Argo's own SignalStore."""
+    argo_server.recorder = ArgoRecorder(argo_server.app.wsgi_app)
+    argo_server.app.wsgi_app = argo_server.recorder
+    argo_server.store = argo_server.app.extensions["argo_store"]
+    return argo_server
+
+
+@pytest.fixture
+def feed_app(app, argo):
+    # Before the first request: the Argo client reads its settings lazily.
+    app.config["ARGO_URL"] = argo.url
+    return app
+
+
+@pytest.fixture
+def tier_headers(app):
+    """``tier_headers("pro")`` -> Authorization headers of a new user of that
+    tier, with a token from the Accounts service (issue_tokens)."""
+    from app.extensions import db
+    from app.models.user import User
+    from app.services.tokens import issue_tokens
+    from tests.feed_helpers import unique_email
+
+    def make(tier: str = "starter") -> dict:
+        with app.app_context():
+            # No password hashing needed here: these users never log in.
+            user = User(email=unique_email(tier), password_hash="!unusable", tier=tier)
+            db.session.add(user)
+            db.session.commit()
+            token = issue_tokens(user)["access_token"]
+        return {"Authorization": f"Bearer {token}"}
+
+    return make
+
+
+class GunicornArgo:
+    """Argo under gunicorn in a subprocess -- unlike werkzeug's test server
+    (which answers ``Connection: close`` to everything), it keeps connections
+    alive, so connection reuse can be observed. Every request's client port
+    goes to the access log: one distinct port = one TCP connection."""
+
+    def __init__(self, tmp_path, signals) -> None:
+        import os
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        from argo_app import create_app as create_argo
+        from tests.conftest import free_port
+
+        db_path = str(tmp_path / "argo-gunicorn.db")
+        seeding = create_argo({"ARGO_DB_PATH": db_path})
+        seeding.extensions["argo_store"].insert_many(signals)
+        seeding.extensions["argo_store"].close_all()
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.access_log = tmp_path / "argo-access.log"
+        root = Path(__file__).resolve().parents[2]
+        argv = [str(Path(sys.executable).with_name("gunicorn")), "-k", "gthread", "-w", "1",
+                "--threads", "4", "--bind", f"127.0.0.1:{self.port}", "--keep-alive", "5",
+                "--access-logfile", str(self.access_log),
+                "--access-logformat", "%({remote_port}e)s %(U)s", "argo_app:create_app()"]
+        env = {**os.environ, "ARGO_DB_PATH": db_path, "PYTHONPATH": str(root)}
+        self.proc = subprocess.Popen(argv, cwd=root, env=env, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        import time
+        import urllib.request
+
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/health", timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("gunicorn Argo did not start")
+
+    def ports(self, path_prefix: str = "/api/") -> list[str]:
+        """Client ports of the logged requests to ``path_prefix`` (one per request)."""
+        import time
+
+        time.sleep(0.1)  # let the access log catch up
+        lines = self.access_log.read_text().split("\n") if self.access_log.exists() else []
+        return [ln.split()[0] for ln in lines if ln.strip() and ln.split()[1].startswith(path_prefix)]
+
+    def stop(self) -> None:
+        import os
+        import signal
+
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=20)
+
+
+@pytest.fixture
+def argo_gunicorn(tmp_path):
+    from tests.feed_helpers import crafted
+
+    server = GunicornArgo(tmp_path, crafted(40, premium_every=4))
+    yield server
+    server.stop()
