@@ -260,3 +260,14 @@ def test_token_of_a_deleted_user_is_invalid(auth, client, app):
         user_cache.invalidate(u.id)
     resp = client.get("/api/users/me", headers=u.headers)
     assert resp.status_code == 401 and err(resp) == "token_invalid"
+
+
+def test_openapi_documents_the_accounts_endpoints(client):
+    doc = client.get("/openapi.json").get_json()
+    for path in ("/api/auth/register", "/api/auth/login", "/api/auth/refresh", "/api/auth/logout",
+                 "/api/users/me", "/api/users/me/password", "/api/admin/users",
+                 "/api/admin/users/{user_id}"):
+        assert path in doc["paths"], path
+    assert doc["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    login = doc["paths"]["/api/auth/login"]["post"]
+    assert {"200", "401", "403", "422", "429"} <= set(login["responses"])
