@@ -15,3 +15,4 @@ from app.auth.request_auth import require_admin  # noqa: E402
 blp.before_request(require_admin)
 
 from app.admin import users  # noqa: E402,F401  (routes register on blp)
+from app.admin import analytics, request_metrics, security  # noqa: E402,F401  (metrics engineer)
