@@ -196,6 +196,8 @@ class Config:
             "signals-sync": {"task": "signals.sync", "schedule": 30.0},
             # Drop revocations whose tokens have expired anyway (app/services/tokens.py).
             "prune-revoked-tokens": {"task": "accounts.prune_revoked_tokens", "schedule": 3600.0},
+            # Closed minutes of request counters: Redis -> SQL, exactly once (app/metrics/rollup.py).
+            "metrics-rollup": {"task": "metrics.rollup", "schedule": 60.0},
         },
     }
 
