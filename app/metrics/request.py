@@ -318,10 +318,13 @@ def init_app(app: Flask) -> None:
                    int((time.perf_counter() - start) * 1_000_000),
                    _current_user_id() if delivered else None, int(delivered))
 
-    @app.before_request
     def _metrics_start():
         if request.path not in EXCLUDED_PATHS:
             g._metrics_start = time.perf_counter()
+
+    # First of all before_request hooks: one that refuses the request (401,
+    # 429 ...) must not keep it from being counted and timed.
+    app.before_request_funcs.setdefault(None, []).insert(0, _metrics_start)
 
     @app.after_request
     def _metrics_count(response):
