@@ -225,6 +225,7 @@ def summarise(results, rows, rounds, duration, n_signals) -> list[dict]:
             "name": f"argo_latest/{name}",
             "rps": round(statistics.median(r["rps"] for r in runs), 1),
             "ratio_vs_bare": round(ratio(name, "bare"), 3),
+            "ratio": round(ratio(name, "bare"), 3),  # bench/run.py's column: vs bare
             "non2xx": sum(r["non2xx"] for r in runs),
             "socket_errors": sum(r["socket_errors"] for r in runs),
             "per_worker_requests": [r["per_worker"] for r in runs],
@@ -234,12 +235,18 @@ def summarise(results, rows, rounds, duration, n_signals) -> list[dict]:
         conns = [c for r in runs for c in r["sqlite_connections"] if c is not None]
         if conns:
             row["max_sqlite_connections_per_worker"] = max(conns)
+        note = [f"rows={row['rows_returned']}"] if row["rows_returned"] is not None else []
+        note.append("per-worker=" + ";".join("/".join(map(str, pw)) for pw in row["per_worker_requests"]))
+        if conns:
+            note.append(f"max sqlite conns/worker={max(conns)} (4 threads)")
+        row["note"] = " ".join(note)
         out.append(row)
     for premium in ("false", "true"):
         argo = f"argo_premium_{premium}"
         for base in ("before_old", "before_idx"):
             out.append({"name": f"argo_latest/ratio argo vs {base} (premium_only={premium})",
-                        "ratio": round(ratio(argo, f"{base}_premium_{premium}"), 2)})
+                        "ratio": round(ratio(argo, f"{base}_premium_{premium}"), 2),
+                        "note": "median of per-round ratios"})
     return out
 
 
