@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 from flask import current_app
-from flask_smorest import Blueprint
 
-from .http_errors import APIError
+from .http_errors import APIError, Blueprint
 from .schemas import StatusSchema
 
 blp = Blueprint("ops", __name__, description="Liveness and readiness")

@@ -9,14 +9,16 @@ request goes through full validation and gets its 422.
 """
 from __future__ import annotations
 
-import flask_smorest
 import marshmallow as ma
-from webargs.flaskparser import FlaskParser
+
+from . import http_errors
 
 MAX_ENTRIES = 1024
 
 
-class CachingQueryParser(FlaskParser):
+class CachingQueryParser(http_errors.JSONObjectParser):
+    """The shared parser (stricter bodies and query strings), plus the memo."""
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._cache: dict[tuple, dict] = {}
@@ -37,7 +39,7 @@ class CachingQueryParser(FlaskParser):
         return data
 
 
-class Blueprint(flask_smorest.Blueprint):
-    """flask-smorest Blueprint using the caching query parser."""
+class Blueprint(http_errors.Blueprint):
+    """The shared Blueprint, using the caching query parser."""
 
     ARGUMENTS_PARSER = CachingQueryParser()
