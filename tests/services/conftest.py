@@ -25,22 +25,11 @@ def feed_app(app, argo):
 
 
 @pytest.fixture
-def tier_headers(app):
+def tier_headers(auth):
     """``tier_headers("pro")`` -> Authorization headers of a new user of that
-    tier, with a token from the Accounts service (issue_tokens)."""
-    from app.extensions import db
-    from app.models.user import User
-    from app.services.tokens import issue_tokens
-    from tests.feed_helpers import unique_email
-
+    tier (the Accounts ``auth`` fixture: created and logged in via the service)."""
     def make(tier: str = "starter") -> dict:
-        with app.app_context():
-            # No password hashing needed here: these users never log in.
-            user = User(email=unique_email(tier), password_hash="!unusable", tier=tier)
-            db.session.add(user)
-            db.session.commit()
-            token = issue_tokens(user)["access_token"]
-        return {"Authorization": f"Bearer {token}"}
+        return auth.user(tier=tier).headers
 
     return make
 
