@@ -12,7 +12,7 @@ import threading
 import redis
 from flask import Flask
 from flask_caching import Cache
-from flask_jwt_extended import JWTManager
+from app.services.jwt_decode_cache import CachingJWTManager as JWTManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 

@@ -270,3 +270,16 @@ def test_openapi_documents_the_accounts_endpoints(client):
     assert doc["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     login = doc["paths"]["/api/auth/login"]["post"]
     assert {"200", "401", "403", "422", "429"} <= set(login["responses"])
+
+
+def test_a_remembered_token_still_expires(auth, client, app):
+    """The verified-token cache (app/services/jwt_decode_cache.py) re-checks exp on every use."""
+    u = auth.user()
+    claims = _claims(u.access)
+    claims["exp"] = int(time.time()) + 2
+    short = pyjwt.encode(claims, app.config["JWT_SECRET_KEY"], algorithm="HS256")
+    assert client.get("/api/users/me", headers=auth.headers(short)).status_code == 200
+    assert client.get("/api/users/me", headers=auth.headers(short)).status_code == 200  # cached
+    time.sleep(2.2)
+    resp = client.get("/api/users/me", headers=auth.headers(short))
+    assert resp.status_code == 401 and err(resp) == "token_expired"
