@@ -49,11 +49,17 @@ class RequestSeriesQuerySchema(ma.Schema):
     @validates_schema
     def _resolve_range(self, data, **kwargs):
         granularity = data.get("granularity", "hour")
-        end = _as_end(data["to"]) if "to" in data else datetime.now(timezone.utc)
-        if "from_" in data:
-            start = _as_start(data["from_"])
-        else:
-            start = end - (timedelta(days=30) if granularity == "day" else timedelta(hours=24))
+        try:
+            end = _as_end(data["to"]) if "to" in data else datetime.now(timezone.utc)
+            if "from_" in data:
+                start = _as_start(data["from_"])
+            else:
+                start = end - (timedelta(days=30) if granularity == "day" else timedelta(hours=24))
+            # The series walks buckets up to `end` + one bucket: keep clear of year 9999.
+            end + timedelta(days=2)
+            start - timedelta(days=2)
+        except OverflowError:  # to=9999-12-31 has no "next day"; 0001-01-01 no "day before"
+            raise ValidationError({"to": ["Out of the supported date range."]}) from None
         if start >= end:
             raise ValidationError({"from": ["`from` must be before `to`."]})
         max_days = current_app.config["METRICS_QUERY_MAX_DAYS"][granularity]

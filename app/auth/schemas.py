@@ -102,7 +102,16 @@ class AdminUserPageSchema(ma.Schema):
     total = ma.fields.Integer()
 
 
+class StrictBoolean(ma.fields.Boolean):
+    """JSON true/false only: ``truthy={True}`` alone still lets 1 and 0 through (1 == True)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class AdminUserUpdateSchema(ma.Schema):
     tier = ma.fields.String(validate=validate.OneOf(TIER_NAMES))
-    is_active = ma.fields.Boolean(truthy={True}, falsy={False})
-    is_admin = ma.fields.Boolean(truthy={True}, falsy={False})
+    is_active = StrictBoolean()
+    is_admin = StrictBoolean()

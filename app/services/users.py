@@ -264,6 +264,10 @@ def list_users(page: int = 1, per_page: int = 20, tier: str | None = None,
         conditions.append(or_(func.lower(User.email).like(pattern, escape="\\"),
                               func.lower(User.full_name).like(pattern, escape="\\")))
     total = db.session.execute(select(func.count(User.id)).where(*conditions)).scalar_one()
+    if (page - 1) * per_page >= total:
+        # Past the end: no items. Also keeps an absurd page (2**70) from reaching
+        # PostgreSQL, whose OFFSET is a bigint (it would raise, a 500).
+        return [], int(total)
     items = db.session.execute(
         select(User).where(*conditions).order_by(User.id)
         .limit(per_page).offset((page - 1) * per_page)
