@@ -82,7 +82,7 @@ def latest_for_tier(tier: Tier, *, limit: int, offset: int, premium_only: bool,
 def _fetch_verified(**params) -> tuple[list[dict], int]:
     """One Argo call -> (verified signals, raw count); the verified ones are stored."""
     raw = argo_client.latest(**params)
-    verified = signal_ingest.accept_many(raw, "feed")
+    verified = signal_ingest.accept_many(raw, "feed", use_recent=True)
     _store(verified)
     return verified, len(raw)
 

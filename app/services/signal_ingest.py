@@ -43,8 +43,11 @@ _MICRO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 # -- verification ------------------------------------------------------------
-def _reason(raw) -> str | None:
-    """Why ``raw`` must be rejected, or None when it is a valid, verified signal."""
+def _reason(raw, roundtrip: bool = True) -> str | None:
+    """Why ``raw`` must be rejected, or None when it is a valid, verified signal.
+
+    ``roundtrip=False`` skips the store-and-render-back check: only for a
+    sha256 already stored (its hashed fields, hence its row, are identical)."""
     if not isinstance(raw, dict):
         return "malformed"
     if any(name not in raw for name in SIGNAL_FIELDS):
@@ -63,6 +66,8 @@ def _reason(raw) -> str | None:
         return "sha256_mismatch"
     if raw["price"] != raw["entry_price"] or raw["target_price"] != raw["take_profit"]:
         return "inconsistent"
+    if not roundtrip:
+        return None
     try:
         row = to_row(raw)
     except ValueError:
@@ -72,9 +77,11 @@ def _reason(raw) -> str | None:
     return None
 
 
-def check(raw, source: str) -> dict | None:
-    """The signal with exactly the Signal fields, or None (logged and counted)."""
-    reason = _reason(raw)
+def check(raw, source: str, stored: frozenset | set = frozenset()) -> dict | None:
+    """The signal with exactly the Signal fields, or None (logged and counted).
+
+    ``stored``: sha256s known to be in the local copy already (cheaper check)."""
+    reason = _reason(raw, roundtrip=not (isinstance(raw, dict) and raw.get("sha256") in stored))
     if reason is None:
         return {name: raw[name] for name in SIGNAL_FIELDS}
     SIGNALS_REJECTED.labels(reason, source).inc()
@@ -83,8 +90,13 @@ def check(raw, source: str) -> dict | None:
     return None
 
 
-def accept_many(raws: Iterable, source: str) -> list[dict]:
-    return [s for s in (check(raw, source) for raw in raws) if s is not None]
+def accept_many(raws: Iterable, source: str, *, use_recent: bool = False) -> list[dict]:
+    """The valid, verified signals of ``raws`` (the rest rejected and counted).
+    ``use_recent``: skip the render-back check for sha256s this process stored."""
+    raws = list(raws)
+    stored = (_recent().known(r.get("sha256") for r in raws if isinstance(r, dict))
+              if use_recent else frozenset())
+    return [s for s in (check(raw, source, stored) for raw in raws) if s is not None]
 
 
 # -- row <-> signal ------------------------------------------------------------
@@ -128,6 +140,10 @@ class RecentSet:
         self._items: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
 
+    def known(self, keys: Iterable[str]) -> set[str]:
+        with self._lock:
+            return {k for k in keys if k in self._items}
+
     def missing(self, keys: Iterable[str]) -> list[str]:
         with self._lock:
             return [k for k in keys if k not in self._items]
@@ -147,8 +163,11 @@ class RecentSet:
 
 def _recent() -> RecentSet:
     # Per app (one per process in production); setdefault is atomic.
-    return current_app.extensions.setdefault(
-        "signal_recent_sha256", RecentSet(current_app.config.get("SIGNAL_SEEN_CACHE_SIZE", 4096)))
+    recent = current_app.extensions.get("signal_recent_sha256")
+    if recent is None:
+        recent = current_app.extensions.setdefault(
+            "signal_recent_sha256", RecentSet(current_app.config.get("SIGNAL_SEEN_CACHE_SIZE", 4096)))
+    return recent
 
 
 def _insert_statement(rows: list[dict]):

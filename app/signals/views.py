@@ -5,6 +5,7 @@ import marshmallow as ma
 from flask import g, jsonify
 from flask_jwt_extended import current_user, jwt_required
 
+from app.auth.routes import BEARER
 from app.services.signal_feed import latest_for_tier
 from app.signals import blp
 from app.signals.schemas import FeedSchema, LatestQuerySchema
@@ -13,6 +14,7 @@ from argo_app.http_errors import APIError
 
 
 @blp.route("/latest")
+@blp.doc(security=BEARER)
 @jwt_required()
 # webargs defaults query strings to EXCLUDE; unknown parameters are a 422 here.
 @blp.arguments(LatestQuerySchema(), location="query", as_kwargs=True, unknown=ma.RAISE)

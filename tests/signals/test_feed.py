@@ -232,3 +232,28 @@ def test_feed_quota_exhausted_is_429(feed_app, client, argo, tier_headers, redis
     assert resp.status_code == 429
     assert resp.get_json()["error"]["code"] == "quota_exceeded" and "Retry-After" in resp.headers
     assert argo.recorder.hits() == 0
+
+
+def test_a_stored_signal_altered_later_at_argo_is_rejected(feed_app, client, argo, tier_headers):
+    import json
+
+    from tests.feed_helpers import metric
+
+    signals = crafted(5)
+    argo.store.insert_many(signals)
+    headers = tier_headers("pro")
+    first = client.get(URL, headers=headers).get_json()
+    assert first["count"] == 5  # served, verified and stored
+    victim = newest_first(signals)[0]
+    altered = dict(victim, stop_loss=victim["stop_loss"] - 1, confidence=99.0)  # same sha256
+    conn = argo.store.connection()
+    conn.execute("UPDATE signals SET payload = ?, confidence = 99.0 WHERE sha256 = ?",
+                 (json.dumps(altered), victim["sha256"]))
+    before = metric("alpine_signals_rejected_total", reason="sha256_mismatch", source="feed")
+
+    body = client.get(URL, headers=headers).get_json()
+    assert body["count"] == 4 and victim["sha256"] not in {s["sha256"] for s in body["signals"]}
+    assert metric("alpine_signals_rejected_total", reason="sha256_mismatch", source="feed") == before + 1
+    with feed_app.app_context():
+        row = db.session.execute(select(Signal).where(Signal.sha256 == victim["sha256"])).scalar_one()
+        assert row.confidence == victim["confidence"]  # the local copy keeps the genuine one
