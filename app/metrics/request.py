@@ -48,6 +48,7 @@ EXCLUDED_PATHS = frozenset({"/metrics", "/health"})
 # After a failed inline flush (interval 0), requests skip Redis for this long
 # instead of each paying a connection attempt while Redis is down.
 INLINE_RETRY_SECONDS = 1.0
+EXIT_FLUSH_ATTEMPTS = 3
 
 DROPPED = Counter("alpine_metrics_dropped_increments_total",
                   "Request-metric increments dropped because the in-memory buffer was full",
@@ -267,7 +268,10 @@ def flush_all() -> None:
     for agg in list(_aggregators):
         if agg._pid == pid:
             agg.stop()
-            agg.flush()
+            for attempt in range(EXIT_FLUSH_ATTEMPTS):  # last chance: ride out a blip
+                if agg.flush():
+                    break
+                time.sleep(0.2 * (attempt + 1))
 
 
 _atexit_registered = False

@@ -24,7 +24,7 @@ class RequestMetricMinute(db.Model):
     endpoint: Mapped[str] = mapped_column(String(255), primary_key=True)
     method: Mapped[str] = mapped_column(String(16), primary_key=True)
     status_class: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # 2 = 2xx, 5 = 5xx
-    hour: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    hour: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # series filter on minute (PK)
     day: Mapped[date] = mapped_column(Date, index=True)
     requests: Mapped[int] = mapped_column(BigInteger, default=0)
     latency_us: Mapped[int] = mapped_column(BigInteger, default=0)  # sum over the requests

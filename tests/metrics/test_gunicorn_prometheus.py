@@ -32,24 +32,32 @@ def gunicorn(base_config, tmp_path):
            "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "2",
            # No periodic flush: what reaches Redis comes from the exit flush.
            "METRICS_FLUSH_INTERVAL": "30"}
+    log = open(tmp_path / "gunicorn.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc.log_path = tmp_path / "gunicorn.log"
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            requests.get(url + "/health", timeout=5)
-            break
-        except requests.RequestException:
-            assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
-            assert time.monotonic() < deadline, "gunicorn did not start"
-            time.sleep(0.1)
-    proc.url, proc.prom_dir = url, prom_dir
-    yield proc
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait(10)
-    proc.stderr.close()
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                requests.get(url + "/health", timeout=5)
+                break
+            except requests.RequestException:
+                assert proc.poll() is None, proc.log_path.read_text()[-3000:]
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.1)
+        proc.url, proc.prom_dir = url, prom_dir
+        yield proc
+    finally:  # never leave a server behind, even when it failed to start
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(25)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+        log.close()
 
 
 def scrape(url: str) -> dict:
@@ -74,6 +82,6 @@ def test_metrics_agree_across_workers_and_exit_flush_counts_everything(gunicorn,
 
     gunicorn.send_signal(signal.SIGTERM)  # clean shutdown: worker_exit flushes
     gunicorn.wait(30)
-    assert redis_requests(redis_client, UNMATCHED) == N
+    assert redis_requests(redis_client, UNMATCHED) == N, gunicorn.log_path.read_text()[-3000:]
     run_rollup(include_open=True)
     assert sql_requests(UNMATCHED) == N
