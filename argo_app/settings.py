@@ -12,6 +12,8 @@ def load_config(overrides: dict | None = None) -> dict:
         # SPEC: ARGO_DB_PATH is honoured when set; default instance/argo.db.
         "ARGO_DB_PATH": os.environ.get("ARGO_DB_PATH") or str(REPO_ROOT / "instance" / "argo.db"),
         "ARGO_API_KEY": os.environ.get("ARGO_API_KEY") or None,
+        # Comma-separated allowed origins; CORS stays off when unset (http_security.py).
+        "CORS_ORIGINS": os.environ.get("CORS_ORIGINS") or None,
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "JSON_SORT_KEYS": False,
         # flask-smorest / OpenAPI
