@@ -1,0 +1,259 @@
+"""Benchmark: the request-counting hook's overhead, and the rollup's speed.
+
+    python bench/metrics_overhead.py [--rounds 5] [--duration 10] [--skip-rollup]
+
+Request overhead. Six gunicorn servers (bench settings: gthread 2 workers x 4
+threads, --reuse-port, 127.0.0.1), started once and kept up, driven one at a
+time by ``wrk -t2 -c16``, interleaved A B A B over the rounds; the ratio of
+each variant to its hook-off twin is taken per round and the median reported:
+
+  me_off / me_on / me_inline        Alpine GET /api/users/me (elite user, JWT,
+                                    user cache on) with METRICS_ENABLED=0 /
+                                    flush every 1 s (the default) / flush inline
+                                    on every request (METRICS_FLUSH_INTERVAL=0)
+  bare_off / bare_on / bare_inline  a bare Flask JSON endpoint in a bench app
+                                    (bench/metrics_bench_app.py) without / with
+                                    the same hook
+
+Rollup speed: against PostgreSQL directly (no HTTP), minutes each holding
+10,000 distinct request keys (20,000 hash fields: count + latency) plus 1,000
+per-user delivery fields are written to Redis, then rolled up one minute per
+run; the time of each ``run_rollup()`` is reported, first into empty rows
+(INSERT) and then again into the same minutes (late flushes: ON CONFLICT
+UPDATE).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from bench.harness import Gunicorn, format_table, interleave, median_ratio, require_wrk, wrk  # noqa: E402
+
+ADMIN_DB_URL = (os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+                or "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("BENCH_METRICS_REDIS_URL", "redis://127.0.0.1:6379/15")
+HOOK = {"off": {"METRICS_ENABLED": "0"},
+        "on": {"METRICS_ENABLED": "1", "METRICS_FLUSH_INTERVAL": "1"},
+        "inline": {"METRICS_ENABLED": "1", "METRICS_FLUSH_INTERVAL": "0"}}
+_JWT_SECRET = secrets.token_hex(32)
+
+
+def create_database() -> tuple[str, str]:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"alpine_bench_metrics_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(ADMIN_DB_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return name, make_url(ADMIN_DB_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(name: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(ADMIN_DB_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def alpine_env(database_url: str) -> dict:
+    return {"APP_ENV": "production", "SECRET_KEY": secrets.token_hex(32),
+            "JWT_SECRET_KEY": _JWT_SECRET, "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL,
+            "JWT_ACCESS_TOKEN_SECONDS": "7200"}
+
+
+def make_app(database_url: str, **overrides):
+    from app import create_app
+
+    return create_app({**alpine_env(database_url), "JWT_ACCESS_TOKEN_SECONDS": 7200, **overrides})
+
+
+def prepare_alpine(database_url: str) -> str:
+    """Schema + an elite user (Accounts services); returns an access token."""
+    import redis
+
+    from app.extensions import db
+    from app.services import tokens, users
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    app = make_app(database_url)
+    with app.app_context():
+        db.create_all()
+        user = users.create_user("bench-metrics@example.com", secrets.token_urlsafe(16), "Bench",
+                                 tier="elite")
+        token = tokens.issue_tokens(user)["access_token"]
+        db.session.remove()
+        db.engine.dispose()
+    return token
+
+
+def request_overhead(rounds: int, duration: int, database_url: str, token: str, workdir: Path):
+    servers = {}
+    for hook, env in HOOK.items():
+        servers[f"me_{hook}"] = Gunicorn("wsgi:app", env={
+            **alpine_env(database_url), **env,
+            "PROMETHEUS_MULTIPROC_DIR": str(_prom_dir(workdir, f"me_{hook}"))})
+        servers[f"bare_{hook}"] = Gunicorn("bench.metrics_bench_app:create_app()", env={
+            "REDIS_URL": REDIS_URL, **env,
+            "PROMETHEUS_MULTIPROC_DIR": str(_prom_dir(workdir, f"bare_{hook}"))})
+    headers = {"Authorization": f"Bearer {token}"}
+    started = []
+    try:
+        for server in servers.values():
+            started.append(server.__enter__())
+        for name, server in servers.items():  # warm up: imports, pools, user cache
+            wrk(server.url + ("/api/users/me" if name.startswith("me") else "/bare"),
+                duration=1, headers=headers)
+        variants = {}
+        for name, server in servers.items():
+            path = "/api/users/me" if name.startswith("me") else "/bare"
+            variants[name] = (lambda url, h: lambda d: wrk(url, duration=d, headers=h))(
+                server.url + path, headers if name.startswith("me") else None)
+        results = interleave(variants, rounds, duration)
+    finally:
+        for server in started:
+            server.__exit__(None, None, None)
+    rows = []
+    for endpoint in ("me", "bare"):
+        for hook in HOOK:
+            name = f"{endpoint}_{hook}"
+            runs = results[name]
+            ratio = median_ratio(results, name, f"{endpoint}_off")
+            rows.append({"name": name, "rps": statistics.median(r.rps for r in runs),
+                         "ratio": round(ratio, 3),
+                         "overhead_pct": round((1 - ratio) * 100, 1) if hook != "off" else None,
+                         "non2xx": sum(r.non2xx for r in runs),
+                         "p99_ms": max(r.p99_ms or 0 for r in runs),
+                         "note": "vs hook off" if hook != "off" else "baseline"})
+    return rows
+
+
+def _prom_dir(workdir: Path, name: str) -> Path:
+    path = workdir / f"prom_{name}"
+    path.mkdir()
+    return path
+
+
+def rollup_speed(database_url: str, minutes: int = 5, keys_per_minute: int = 10_000,
+                 users: int = 1_000) -> list[dict]:
+    from app.extensions import redis_store
+    from app.metrics import keys
+    from app.metrics.rollup import run_rollup
+
+    app = make_app(database_url)
+    rows = []
+    with app.app_context():
+        client = redis_store.client
+        client.flushdb()  # the bench's own DB: drop what the HTTP servers counted
+        base = int(time.time() // 60) - 60
+        for phase in ("insert", "update"):
+            times = []
+            for m in range(minutes):
+                minute = base + m
+                pipe = client.pipeline(transaction=False)
+                mkey = keys.minute_key(minute)
+                for k in range(keys_per_minute):
+                    rule = f"/api/bench/{k // 6}"
+                    method, sc = ("GET", "POST", "PATCH")[k % 3], 2 + (k // 3) % 2 * 3
+                    pipe.hincrby(mkey, keys.request_field(keys.REQUESTS, method, sc, rule), 3)
+                    pipe.hincrby(mkey, keys.request_field(keys.LATENCY, method, sc, rule), 4500)
+                for u in range(users):
+                    pipe.hincrby(mkey, keys.delivered_field(u), 7)
+                pipe.zadd(keys.MINUTE_INDEX, {str(minute): minute})
+                pipe.execute()
+                assert client.hlen(mkey) == 2 * keys_per_minute + users
+                t0 = time.perf_counter()
+                result = run_rollup()
+                times.append(time.perf_counter() - t0)
+                assert result.rows == keys_per_minute and result.batches == 1, result
+            rows.append({"name": f"rollup_{phase}", "seconds_median": round(statistics.median(times), 3),
+                         "seconds_max": round(max(times), 3),
+                         "note": f"{minutes} minutes x ({2 * keys_per_minute} request fields = "
+                                 f"{keys_per_minute} rows + {users} delivery fields), PostgreSQL"})
+        from app.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
+    return rows
+
+
+def hook_cost(requests: int = 5000, repeats: int = 7) -> list[dict]:
+    """In-process, no HTTP: the hook's own CPU per request (bench app, Flask test
+    client), min over interleaved repeats; less sensitive to a busy machine than wrk."""
+    from bench import metrics_bench_app
+
+    apps = {}
+    for hook, env in HOOK.items():
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update({**env, "REDIS_URL": REDIS_URL})
+        try:
+            apps[hook] = metrics_bench_app.create_app()
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+    best = {hook: float("inf") for hook in apps}
+    for _ in range(repeats):
+        for hook, app in apps.items():
+            client = app.test_client()
+            t0 = time.perf_counter()
+            for _ in range(requests):
+                client.get("/bare")
+            best[hook] = min(best[hook], (time.perf_counter() - t0) / requests)
+    base = best["off"]
+    return [{"name": f"hook_cost_{hook}", "us_per_request": round(best[hook] * 1e6, 1),
+             "note": ("baseline: bare endpoint via Flask test client" if hook == "off" else
+                      f"+{(best[hook] - base) * 1e6:.1f} us/request vs off")}
+            for hook in apps]
+
+
+def run(rounds: int = 5, duration: int = 10, rollup: bool = True) -> list[dict]:
+    require_wrk()
+    name, database_url = create_database()
+    workdir = Path(tempfile.mkdtemp(prefix="metrics_bench_"))
+    try:
+        token = prepare_alpine(database_url)
+        rows = request_overhead(rounds, duration, database_url, token, workdir)
+        rows += hook_cost()
+        if rollup:
+            rows += rollup_speed(database_url)
+        return rows
+    finally:
+        drop_database(name)
+        import shutil
+
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--skip-rollup", action="store_true")
+    args = parser.parse_args(argv)
+    rows = run(args.rounds, args.duration, rollup=not args.skip_rollup)
+    print()
+    print(format_table(rows, ["name", "rps", "ratio", "overhead_pct", "non2xx", "p99_ms",
+                              "us_per_request", "seconds_median", "seconds_max", "note"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
