@@ -264,7 +264,7 @@ def test_faults_under_load(app, auth, stack, database_url, remember_secret):
     assert load.no_answer == [], load.no_answer[:5]
     by_phase = Counter(a[0] for a in load.answers)
     for phase in ("baseline", "redis", "argo", "postgres", "celery"):
-        assert by_phase[phase] >= 100, by_phase
+        assert by_phase[phase] >= 50, by_phase  # ~300-500 on an idle 2-core box
     for phase, path, status, ctype, code, body in load.answers:
         assert ctype.startswith("application/json"), (phase, path, status, ctype, body)
         assert status != 500, (phase, path, body)
