@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 UNMATCHED = "<unmatched>"
 EXCLUDED_PATHS = frozenset({"/metrics", "/health"})
+START_KEY = "alpine.metrics.start"
 # After a failed inline flush (interval 0), requests skip Redis for this long
 # instead of each paying a connection attempt while Redis is down.
 INLINE_RETRY_SECONDS = 1.0
@@ -313,18 +314,20 @@ def init_app(app: Flask) -> None:
     for kind in ("requests", "deliveries"):
         DROPPED.labels(kind)  # export 0, not nothing, until something is dropped
 
-    def record(status_code: int, start: float) -> None:
+    # The start time lives in the WSGI environ (one proxy lookup, no ``g``).
+    def record(req, status_code: int, start: float) -> None:
         now = time.time()
-        rule = request.url_rule
+        rule = req.url_rule
         delivered = g.pop("signals_delivered", None) or 0
-        agg.record(int(now // 60), request.method, status_code // 100,
+        agg.record(int(now // 60), req.method, status_code // 100,
                    rule.rule if rule is not None else UNMATCHED,
                    int((time.perf_counter() - start) * 1_000_000),
                    _current_user_id() if delivered else None, int(delivered))
 
     def _metrics_start():
-        if request.path not in EXCLUDED_PATHS:
-            g._metrics_start = time.perf_counter()
+        req = request._get_current_object()
+        if req.path not in EXCLUDED_PATHS:
+            req.environ[START_KEY] = time.perf_counter()
 
     # First of all before_request hooks: one that refuses the request (401,
     # 429 ...) must not keep it from being counted and timed.
@@ -332,15 +335,16 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _metrics_count(response):
-        start = g.pop("_metrics_start", None)
+        req = request._get_current_object()
+        start = req.environ.pop(START_KEY, None)
         if start is not None:
-            record(response.status_code, start)
+            record(req, response.status_code, start)
         return response
 
     @app.teardown_request
     def _metrics_count_unhandled(exc):
         # after_request never ran: the request died with an unhandled error.
-        start = g.pop("_metrics_start", None)
+        req = request._get_current_object()
+        start = req.environ.pop(START_KEY, None)
         if start is not None:
-            record(500, start)
-
+            record(req, 500, start)
