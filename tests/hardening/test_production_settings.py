@@ -60,7 +60,9 @@ def test_argo_cors_is_off_unless_configured(argo_factory, monkeypatch):
 
 
 def test_alpine_production_config_has_no_debug_and_hides_tracebacks(_schema, base_config):
-    app = create_app({**base_config, "APP_ENV": "production"})
+    # METRICS_ENABLED off: production flushes counters from a background thread every
+    # second, which would land in whatever Redis the *next* test's app points at.
+    app = create_app({**base_config, "APP_ENV": "production", "METRICS_ENABLED": False})
     assert app.debug is False and app.testing is False
     assert app.config["MAX_CONTENT_LENGTH"] == 64 * 1024
     assert app.config["JWT_DECODE_ALGORITHMS"] == ["HS256"]
