@@ -120,14 +120,18 @@ def _parse(raw: dict) -> tuple[dict, dict]:
     requests: dict[tuple, list[int]] = {}
     deliveries: dict[int, int] = {}
     for field, value in raw.items():
-        field, value = field.decode(), int(value)
-        if field.startswith(keys.DELIVERED + keys.SEP):
-            uid = int(field.split(keys.SEP, 1)[1])
-            deliveries[uid] = deliveries.get(uid, 0) + value
-            continue
-        kind, method, status_class, rule = field.split(keys.SEP, 3)
-        entry = requests.setdefault((rule, method, int(status_class)), [0, 0])
-        entry[0 if kind == keys.REQUESTS else 1] += value
+        try:
+            field, value = field.decode(), int(value)
+            if field.startswith(keys.DELIVERED + keys.SEP):
+                uid = int(field.split(keys.SEP, 1)[1])
+                deliveries[uid] = deliveries.get(uid, 0) + value
+                continue
+            kind, method, status_class, rule = field.split(keys.SEP, 3)
+            entry = requests.setdefault((rule, method, int(status_class)), [0, 0])
+            entry[0 if kind == keys.REQUESTS else 1] += value
+        except (ValueError, UnicodeDecodeError):
+            # Not ours: skip it rather than let one bad field block the minute forever.
+            log.warning("rollup: skipping malformed counter field %r", field)
     return requests, deliveries
 
 
