@@ -8,6 +8,9 @@ from flask import current_app
 from marshmallow import ValidationError, validate, validates_schema
 
 
+MIN_YEAR, MAX_YEAR = 1970, 9000
+
+
 class UTCMoment(ma.fields.Field):
     """An ISO 8601 date (``2026-11-25``) or datetime; a datetime without offset is UTC."""
 
@@ -18,11 +21,16 @@ class UTCMoment(ma.fields.Field):
         text = value.strip()
         try:
             if len(text) == 10:
-                return date.fromisoformat(text)
-            moment = datetime.fromisoformat(text)
-        except ValueError:
+                value = date.fromisoformat(text)
+            else:
+                moment = datetime.fromisoformat(text)
+                value = (moment.astimezone(timezone.utc) if moment.tzinfo
+                         else moment.replace(tzinfo=timezone.utc))
+        except (ValueError, OverflowError):
             raise ValidationError(message) from None
-        return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        if not MIN_YEAR <= value.year <= MAX_YEAR:  # keeps range arithmetic from overflowing
+            raise ValidationError(f"Must be between the years {MIN_YEAR} and {MAX_YEAR}.")
+        return value
 
 
 def _as_start(value) -> datetime:

@@ -84,6 +84,9 @@ def test_datetimes_with_offsets_are_utc(client, auth, rows):
     ({"granularity": "minute"}, "granularity"),
     ({"endpoint": ""}, "endpoint"),
     ({"bogus": "1"}, "bogus"),
+    ({"to": "0001-01-01T00:00:00"}, "to"),
+    ({"from": "9999-12-31", "to": "9999-12-31"}, "from"),
+    ({"from": "2026-01-01T00:00:00+24:00"}, "from"),
 ])
 def test_bad_queries_are_422(client, auth, params, field):
     admin = auth.admin()
