@@ -305,9 +305,16 @@ def init_app(app: Flask) -> None:
     app.extensions["request_metrics"] = None
     if not app.config.get("METRICS_ENABLED", True):
         return
-    from app.extensions import redis_store
+    from app.extensions import LazyRedis
 
-    agg = RequestMetrics(redis_store, app.config["METRICS_FLUSH_INTERVAL"],
+    # Its own lazy client, bound to THIS app's Redis: the shared redis_store is
+    # re-pointed by every create_app(), and an older app's flusher (tests build
+    # many apps per process) must never write into a newer app's Redis.
+    own_redis = LazyRedis()
+    own_redis._settings = {"url": app.config["REDIS_URL"],
+                           "socket_timeout": app.config["REDIS_SOCKET_TIMEOUT"],
+                           "socket_connect_timeout": app.config["REDIS_CONNECT_TIMEOUT"]}
+    agg = RequestMetrics(own_redis, app.config["METRICS_FLUSH_INTERVAL"],
                          app.config["METRICS_MAX_BUFFERED_KEYS"])
     app.extensions["request_metrics"] = agg
     _register_atexit()
