@@ -30,13 +30,18 @@ class LazyRedis:
         self._lock = threading.Lock()
 
     def init_app(self, app: Flask) -> None:
+        self.configure(app.config)
+        app.extensions["redis"] = self
+
+    def configure(self, config) -> "LazyRedis":
+        """Point at ``REDIS_URL`` with the configured sub-second timeouts."""
         self._settings = {
-            "url": app.config["REDIS_URL"],
-            "socket_timeout": app.config["REDIS_SOCKET_TIMEOUT"],
-            "socket_connect_timeout": app.config["REDIS_CONNECT_TIMEOUT"],
+            "url": config["REDIS_URL"],
+            "socket_timeout": config["REDIS_SOCKET_TIMEOUT"],
+            "socket_connect_timeout": config["REDIS_CONNECT_TIMEOUT"],
         }
         self._client = None
-        app.extensions["redis"] = self
+        return self
 
     @property
     def client(self) -> redis.Redis:

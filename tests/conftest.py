@@ -45,6 +45,14 @@ def pytest_sessionstart(session):
                     + "\n  ".join(problems), returncode=3)
 
 
+def pytest_sessionfinish(session, exitstatus):
+    # The suite's apps' unflushed request counters (some pointing at Redis
+    # servers tests already stopped) must not be flushed at interpreter exit.
+    from app.metrics.request import discard_all
+
+    discard_all()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -208,9 +208,9 @@ def _register_jwt_callbacks() -> None:
         return _unauthorized(401, "token_invalid", "The token is invalid.")
 
 
-# -- quota hook (requests to the signals blueprint) --------------------------------
-def _quota_hook():
-    if request.blueprint != "signals" or request.method == "OPTIONS":
+# -- quota hooks (registered on the signals blueprint: only feed requests pay) ------
+def quota_hook():
+    if request.method == "OPTIONS":
         return None
     _set(COUNT_QUOTA_ATTR, True)
     try:
@@ -230,7 +230,7 @@ def _quota_hook():
     return None
 
 
-def _quota_headers(response):
+def quota_headers(response):
     quota = _get(QUOTA_ATTR)
     if quota is not None:
         limit, count = quota
@@ -264,7 +264,5 @@ def init_app(app: Flask) -> None:
 
     redis_guard.init_app(app)
     _register_jwt_callbacks()
-    app.before_request(_quota_hook)
-    app.after_request(_quota_headers)
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})

@@ -275,6 +275,17 @@ def flush_all() -> None:
                 time.sleep(0.2 * (attempt + 1))
 
 
+def discard_all() -> None:
+    """Stop and forget every aggregator of this process without flushing.
+
+    For a test session's end: the many short-lived apps a test run builds may
+    point at Redis servers that are long gone, and their counters mean nothing.
+    """
+    for agg in list(_aggregators):
+        agg.stop()
+    _aggregators.clear()
+
+
 _atexit_registered = False
 
 
@@ -310,10 +321,7 @@ def init_app(app: Flask) -> None:
     # Its own lazy client, bound to THIS app's Redis: the shared redis_store is
     # re-pointed by every create_app(), and an older app's flusher (tests build
     # many apps per process) must never write into a newer app's Redis.
-    own_redis = LazyRedis()
-    own_redis._settings = {"url": app.config["REDIS_URL"],
-                           "socket_timeout": app.config["REDIS_SOCKET_TIMEOUT"],
-                           "socket_connect_timeout": app.config["REDIS_CONNECT_TIMEOUT"]}
+    own_redis = LazyRedis().configure(app.config)
     agg = RequestMetrics(own_redis, app.config["METRICS_FLUSH_INTERVAL"],
                          app.config["METRICS_MAX_BUFFERED_KEYS"])
     app.extensions["request_metrics"] = agg

@@ -11,12 +11,13 @@ Only signature/format work is skipped: ``exp`` is re-checked on every use
 (an expired hit falls through to the full decode, which raises the proper
 ExpiredSignatureError), and revocation, token version and user state are
 still checked on every request by app/auth/request_auth.py. The key is the
-whole token string, so a tampered token is a miss and is verified in full;
-the cache lives in ``app.extensions`` so another app (another secret) never
-sees it.
+SHA-256 digest of the whole token string (the token itself is never kept), so
+a tampered token is a miss and is verified in full; the cache lives in
+``app.extensions`` so another app (another secret) never sees it.
 """
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections import OrderedDict
@@ -28,7 +29,7 @@ from flask_jwt_extended import JWTManager
 class _Verified:
     def __init__(self, size: int) -> None:
         self.size = size
-        self.data: OrderedDict[str, dict] = OrderedDict()
+        self.data: OrderedDict[bytes, dict] = OrderedDict()
         self.lock = threading.Lock()
 
 
@@ -43,17 +44,18 @@ class CachingJWTManager(JWTManager):
 
     def _decode_jwt_from_config(self, encoded_token, csrf_value=None, allow_expired=False):
         cache = self._cache() if (csrf_value is None and not allow_expired) else None
+        key = hashlib.sha256(encoded_token.encode()).digest() if cache is not None else None
         if cache is not None:
             with cache.lock:
-                hit = cache.data.get(encoded_token)
+                hit = cache.data.get(key)
                 if hit is not None:
-                    cache.data.move_to_end(encoded_token)
+                    cache.data.move_to_end(key)
             if hit is not None and hit.get("exp", 0) > time.time():
                 return dict(hit)
         data = super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
         if cache is not None and "exp" in data:
             with cache.lock:
-                cache.data[encoded_token] = dict(data)
+                cache.data[key] = dict(data)
                 while len(cache.data) > cache.size:
                     cache.data.popitem(last=False)
         return data
