@@ -30,7 +30,8 @@ def configure_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from app import database, metrics, models  # noqa: F401  (models: the whole schema, for Alembic)
+    from app import database, metrics, models, sessions  # noqa: F401  (models: the schema, for Alembic)
+    from app.auth import request_auth
     from app.celery_app import celery_init_app
     from app.extensions import api, cache, db, jwt, migrate, redis_store
     from argo_app import http_security
@@ -43,8 +44,8 @@ def register_extensions(app: Flask) -> None:
     cache.init_app(app)
     redis_store.init_app(app)
     api.init_app(app)
-    from app.auth.request_auth import init_app as init_request_auth
-    init_request_auth(app)  # JWT callbacks, one Redis pipeline per request, quota hook
+    request_auth.init_app(app)  # JWT callbacks, one Redis pipeline per request
+    sessions.init_app(app)
     http_security.init_app(app)
     celery_init_app(app)
     metrics.init_app(app)  # request counting hook + /metrics (app/metrics/)
