@@ -50,13 +50,16 @@ class Stack:
         env.setdefault("ARGO_DB_PATH", str(INSTANCE / "argo.db"))
         env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
         env["PYTHONUNBUFFERED"] = "1"
-        # prometheus_client's multiprocess mode: one directory for every
-        # gunicorn worker, emptied at each start (stale files skew counters).
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # only Alpine's web process gets one
+        return env
+
+    def web_environment(self) -> dict:
+        # prometheus_client's multiprocess mode: one directory shared by every
+        # Alpine gunicorn worker, emptied at each start (stale files skew counters).
         prom_dir = INSTANCE / "prometheus"
         shutil.rmtree(prom_dir, ignore_errors=True)
         prom_dir.mkdir(parents=True)
-        env["PROMETHEUS_MULTIPROC_DIR"] = str(prom_dir)
-        return env
+        return {**self.env, "PROMETHEUS_MULTIPROC_DIR": str(prom_dir)}
 
     # -- processes -------------------------------------------------------
     def start(self, name: str, argv: list[str], env: dict | None = None) -> None:
@@ -106,14 +109,14 @@ class Stack:
                        "--password", DEMO_ADMIN_PASSWORD])
         self.run_step("seeding demo signals in Argo",
                       [flask, "--app", "argo_app", "signals", "generate", "--count", "500",
-                       "--seed", "42"])
+                       "--seed", "42", "--end", "now"])
 
     def start_services(self) -> None:
         gunicorn, celery, flask = str(BIN / "gunicorn"), str(BIN / "celery"), str(BIN / "flask")
         self.start("argo", [gunicorn, "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{ARGO_PORT}",
                             "argo_app:create_app()"])
         self.start("alpine", [gunicorn, "-c", "gunicorn.conf.py", "--bind",
-                              f"127.0.0.1:{ALPINE_PORT}", "wsgi:app"])
+                              f"127.0.0.1:{ALPINE_PORT}", "wsgi:app"], env=self.web_environment())
         self.start("worker", [celery, "-A", "workers.celery_app", "worker", "--loglevel=INFO",
                               "--concurrency=2"])
         self.start("beat", [celery, "-A", "workers.celery_app", "beat", "--loglevel=INFO",
