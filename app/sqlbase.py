@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import MetaData
+from sqlalchemy import DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
 
 # Named constraints, so Alembic migrations can alter them the same way on
 # PostgreSQL and on SQLite (batch mode needs names to drop/recreate).
@@ -24,3 +25,28 @@ class Base(DeclarativeBase):
 def utcnow() -> datetime:
     """Column default: a callable, evaluated per row (never once at import)."""
     return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp that is always timezone-aware UTC in Python.
+
+    PostgreSQL keeps the offset (``timestamptz``); SQLite keeps none and would
+    hand back naive datetimes, so the API would print ``...T12:00:00`` on the
+    embedded stack and ``...T12:00:00+00:00`` in production. Values are
+    converted to UTC on the way in and marked UTC on the way out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(timezone.utc)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value

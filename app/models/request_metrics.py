@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, DateTime, Integer, SmallInteger, String
+from sqlalchemy import BigInteger, Date, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.sqlbase import utcnow
+from app.sqlbase import UTCDateTime, utcnow
 
 
 class RequestMetricMinute(db.Model):
@@ -20,11 +20,11 @@ class RequestMetricMinute(db.Model):
 
     __tablename__ = "request_metrics_minute"
 
-    minute: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    minute: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
     endpoint: Mapped[str] = mapped_column(String(255), primary_key=True)
     method: Mapped[str] = mapped_column(String(16), primary_key=True)
     status_class: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # 2 = 2xx, 5 = 5xx
-    hour: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # series filter on minute (PK)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime())  # series filter on minute (PK)
     day: Mapped[date] = mapped_column(Date, index=True)
     requests: Mapped[int] = mapped_column(BigInteger, default=0)
     latency_us: Mapped[int] = mapped_column(BigInteger, default=0)  # sum over the requests
@@ -46,6 +46,6 @@ class RollupBatch(db.Model):
     __tablename__ = "rollup_batches"
 
     batch_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    minute: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    minute: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     requests: Mapped[int] = mapped_column(BigInteger, default=0)
-    rolled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    rolled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Integer, String
+from sqlalchemy import JSON, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.sqlbase import utcnow
+from app.sqlbase import UTCDateTime, utcnow
 
 
 class RevokedToken(db.Model):
@@ -29,8 +29,8 @@ class RevokedToken(db.Model):
     sid: Mapped[str] = mapped_column(String(64), unique=True)
     jti: Mapped[str | None] = mapped_column(String(64))  # the token presented at logout
     user_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    revoked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class FailedLogin(db.Model):
@@ -43,7 +43,7 @@ class FailedLogin(db.Model):
     ip: Mapped[str | None] = mapped_column(String(64), index=True)
     # invalid_credentials | inactive_user | rate_limited
     reason: Mapped[str] = mapped_column(String(32), default="invalid_credentials")
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
 class LoginLock(db.Model):
@@ -54,8 +54,8 @@ class LoginLock(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(254), index=True)
     ip: Mapped[str | None] = mapped_column(String(64))
-    locked_until: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    locked_until: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class AuditLog(db.Model):
@@ -70,4 +70,4 @@ class AuditLog(db.Model):
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
     ip: Mapped[str | None] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

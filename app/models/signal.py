@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Float, Index, Integer, String
+from sqlalchemy import Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.sqlbase import utcnow
+from app.sqlbase import UTCDateTime, utcnow
 
 
 class Signal(db.Model):
@@ -31,10 +31,10 @@ class Signal(db.Model):
     take_profit: Mapped[float] = mapped_column(Float)
     target_price: Mapped[float] = mapped_column(Float)
     # The signal's own time (UTC). Served in the canonical form Argo hashed.
-    timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime())
     strategy: Mapped[str] = mapped_column(String(64))
     # When Alpine stored it: "signals published" analytics count by this.
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     def __repr__(self) -> str:
         return f"<Signal {self.symbol} {self.action} {self.confidence} {self.sha256[:12]}>"
