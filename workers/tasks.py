@@ -5,7 +5,7 @@ ids and plain values, never ORM objects.
 """
 from __future__ import annotations
 
-from celery import shared_task  # noqa: F401  (tasks are added by the feature modules)
+from celery import shared_task
 
 
 @shared_task(name="metrics.rollup")
