@@ -49,7 +49,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-import uuid
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -57,10 +56,8 @@ ROOT = BENCH_DIR.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.harness import Gunicorn, require_wrk, wrk  # noqa: E402
+from bench.harness import Gunicorn, create_database, drop_database, require_wrk, wrk  # noqa: E402
 
-ADMIN_DB_URL = (os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
-                or "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("BENCH_FEED_REDIS_URL", "redis://127.0.0.1:6379/13")
 CONF = str(BENCH_DIR / "argo_client_gunicorn_conf.py")
 FEED_PATH = "/api/signals/latest?limit=10"
@@ -68,27 +65,6 @@ VARIANTS = ("pooled", "per_request")
 
 
 # -- setup ---------------------------------------------------------------------
-def create_database() -> tuple[str, str]:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"alpine_bench_feed_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(ADMIN_DB_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return name, make_url(ADMIN_DB_URL).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(name: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(ADMIN_DB_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def alpine_env(database_url: str) -> dict:
     return {
         "APP_ENV": "production",
@@ -289,7 +265,7 @@ def run(rounds: int = 5, duration: int = 10, n_signals: int = 3000, log=None) ->
     log = log or functools.partial(print, flush=True)
     require_wrk()
     workdir = Path(tempfile.mkdtemp(prefix="feed_bench_"))
-    db_name, database_url = create_database()
+    db_name, database_url = create_database("alpine_bench_feed")
     rows: list[dict] = []
     try:
         argo_db = workdir / "argo.db"

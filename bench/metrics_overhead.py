@@ -31,7 +31,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -39,36 +38,14 @@ REPO = BENCH_DIR.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.harness import Gunicorn, format_table, interleave, median_ratio, require_wrk, wrk  # noqa: E402
+from bench.harness import (Gunicorn, create_database, drop_database, format_table,  # noqa: E402
+                           interleave, median_ratio, require_wrk, wrk)
 
-ADMIN_DB_URL = (os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
-                or "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("BENCH_METRICS_REDIS_URL", "redis://127.0.0.1:6379/15")
 HOOK = {"off": {"METRICS_ENABLED": "0"},
         "on": {"METRICS_ENABLED": "1", "METRICS_FLUSH_INTERVAL": "1"},
         "inline": {"METRICS_ENABLED": "1", "METRICS_FLUSH_INTERVAL": "0"}}
 _JWT_SECRET = secrets.token_hex(32)
-
-
-def create_database() -> tuple[str, str]:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"alpine_bench_metrics_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(ADMIN_DB_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return name, make_url(ADMIN_DB_URL).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(name: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(ADMIN_DB_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def alpine_env(database_url: str) -> dict:
@@ -237,7 +214,7 @@ def hook_cost(calls: int = 20_000, repeats: int = 5) -> list[dict]:
 
 def run(rounds: int = 5, duration: int = 10, rollup: bool = True) -> list[dict]:
     require_wrk()
-    name, database_url = create_database()
+    name, database_url = create_database("alpine_bench_metrics")
     workdir = Path(tempfile.mkdtemp(prefix="metrics_bench_"))
     try:
         token = prepare_alpine(database_url)

@@ -1,5 +1,4 @@
 """/health says the process is up; /ready names what is down."""
-import redis as redis_lib
 
 from app import create_app
 from tests.conftest import free_port

@@ -6,7 +6,6 @@ out, PostgreSQL sees no more connections than the pool allows and none idle in a
 transaction, and Argo's store holds no more SQLite connections than threads."""
 from __future__ import annotations
 
-import itertools
 import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +18,6 @@ from app.extensions import db
 from app.models.user import User
 from argo_app.generator.engine import generate
 from argo_app.http_errors import APIError
-from tests.conftest import ServerThread
 from tests.hardening.helpers import assert_envelope
 
 THREADS = 4

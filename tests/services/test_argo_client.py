@@ -8,7 +8,7 @@ import pytest
 from app.services.argo_client import ArgoUnavailable, argo_client
 from app.services.circuit_breaker import CLOSED, OPEN
 from tests.conftest import ServerThread
-from tests.feed_helpers import ArgoRecorder, crafted, metric
+from tests.feed_helpers import crafted, metric
 
 
 @pytest.fixture
