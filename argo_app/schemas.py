@@ -11,25 +11,27 @@ MAX_LIMIT = 500
 MAX_OFFSET = 1_000_000
 
 
-class LatestQuerySchema(ma.Schema):
-    """Query of GET /api/signals/latest. Unknown parameters are rejected (422)."""
+class SignalQuerySchema(ma.Schema):
+    """What every signal-list query shares (Argo's and Alpine's feed).
+
+    Unknown parameters are rejected (422); a blank value of a parameter in
+    ``BLANK_MEANS_ABSENT`` (``?symbol=`` as in SPEC's URL template) means "no
+    filter"; the symbol is validated and upper-cased.
+    """
+
+    BLANK_MEANS_ABSENT: tuple[str, ...] = ("symbol",)
 
     class Meta:
         unknown = ma.RAISE
 
-    limit = ma.fields.Integer(load_default=10, strict=False,
-                              validate=validate.Range(min=1, max=MAX_LIMIT))
     offset = ma.fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
-    premium_only = ma.fields.Boolean(load_default=False)
-    symbol = ma.fields.String(load_default=None)
-    min_confidence = ma.fields.Float(load_default=None, allow_nan=False,
-                                     validate=validate.Range(min=0, max=100))
+    premium_only = ma.fields.Boolean(load_default=False,
+                                     metadata={"description": "Only confidence >= 95."})
+    symbol = ma.fields.String(load_default=None, metadata={"description": "e.g. AAPL (case-insensitive)"})
 
     @ma.pre_load
     def _blank_means_absent(self, data, **kwargs):
-        # "?symbol=&min_confidence=" (as in SPEC's URL template) means "no filter".
-        return {k: v for k, v in data.items()
-                if not (k in ("symbol", "min_confidence") and v == "")}
+        return {k: v for k, v in data.items() if not (k in self.BLANK_MEANS_ABSENT and v == "")}
 
     @ma.validates("symbol")
     def _check_symbol(self, value, **kwargs):
@@ -37,10 +39,20 @@ class LatestQuerySchema(ma.Schema):
             raise ma.ValidationError("Must be 1 to 15 characters of A-Z, 0-9, '.', '-', '/'.")
 
     @ma.post_load
-    def _normalise(self, data, **kwargs):
+    def _upper_symbol(self, data, **kwargs):
         if data.get("symbol"):
             data["symbol"] = data["symbol"].upper()
         return data
+
+
+class LatestQuerySchema(SignalQuerySchema):
+    """Query of Argo's GET /api/signals/latest."""
+
+    BLANK_MEANS_ABSENT = ("symbol", "min_confidence")
+
+    limit = ma.fields.Integer(load_default=10, validate=validate.Range(min=1, max=MAX_LIMIT))
+    min_confidence = ma.fields.Float(load_default=None, allow_nan=False,
+                                     validate=validate.Range(min=0, max=100))
 
 
 class SignalSchema(ma.Schema):
