@@ -1,6 +1,7 @@
 """Bench-only Flask apps for bench/argo_latest.py (never used in production).
 
-* ``bare_app()``   -- the ceiling: a bare Flask JSON endpoint, nothing else.
+The ceiling row uses bench/bare_app.py, like every suite.
+
 * ``before_app()`` -- the seed's "before" /api/signals/latest, as written there:
   a new ``sqlite3.connect`` per request, ``SELECT * ... ORDER BY timestamp DESC
   LIMIT limit*2``, premium filtering in Python (so premium_only=true returns
@@ -14,16 +15,6 @@ import os
 import sqlite3
 
 from flask import Flask, jsonify, request
-
-
-def bare_app() -> Flask:
-    app = Flask("bench_bare")
-
-    @app.get("/bench/bare")
-    def bare():
-        return {"status": "ok"}
-
-    return app
 
 
 def before_app() -> Flask:

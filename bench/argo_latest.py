@@ -174,7 +174,7 @@ def run(rounds: int = 5, duration: int = 10, n_signals: int = 200_000, log=print
         new_db, old_db = build_databases(workdir, n_signals)
         log(f"built {n_signals} signals in two databases in {time.monotonic() - t0:.1f}s")
         servers = {
-            "bare": Server("bare", "argo_bench_apps:bare_app()", {}, workdir),
+            "bare": Server("bare", "bare_app:create_app()", {}, workdir),
             "before_old": Server("before_old", "argo_bench_apps:before_app()",
                                  {"ARGO_BENCH_DB": str(old_db), "ARGO_BENCH_SCHEMA": "old"}, workdir),
             "before_idx": Server("before_idx", "argo_bench_apps:before_app()",
@@ -182,11 +182,11 @@ def run(rounds: int = 5, duration: int = 10, n_signals: int = 200_000, log=print
             "argo": Server("argo", "argo_app:create_app()",
                            {"ARGO_DB_PATH": str(new_db), "ARGO_API_KEY": ""}, workdir),
         }
-        servers["bare"].wait_ready("/bench/bare")
+        servers["bare"].wait_ready("/bare")
         for name in ("before_old", "before_idx", "argo"):
             servers[name].wait_ready(f"/api/signals/latest?limit={LIMIT}")
 
-        variants = [("bare", "bare", "/bench/bare")]
+        variants = [("bare", "bare", "/bare")]
         for premium in ("false", "true"):
             path = f"/api/signals/latest?limit={LIMIT}&premium_only={premium}"
             for server in ("before_old", "before_idx", "argo"):

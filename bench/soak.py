@@ -31,7 +31,6 @@ import json
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -39,9 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import requests  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from bench.harness import Gunicorn, format_table  # noqa: E402
+from bench.harness import Gunicorn, create_database, drop_database, format_table  # noqa: E402
 
-PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 REDIS_URL = "redis://127.0.0.1:6379/10"
 SECRET = "bench-soak-secret-" + "s" * 40
 JWT_SECRET = "bench-soak-jwt-secret-" + "j" * 40
@@ -184,11 +182,7 @@ def _soak(server: Gunicorn, mix, rate: int, duration: int) -> dict:
 
 
 def run(rounds: int = 1, duration: int = 60, rate: int = DEFAULT_RATE) -> list[dict]:
-    name = f"alpine_bench_soak_{uuid.uuid4().hex[:8]}"
-    admin_engine = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with admin_engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    db_url = f"{PG_SERVER}/{name}"
+    name, db_url = create_database("alpine_bench_soak")
     rows, log = [], []
     try:
         mix = _mix(*_prepare(db_url))
@@ -240,9 +234,7 @@ def run(rounds: int = 1, duration: int = 60, rate: int = DEFAULT_RATE) -> list[d
         import redis
 
         redis.Redis.from_url(REDIS_URL).flushdb()
-        with admin_engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin_engine.dispose()
+        drop_database(name)
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / "soak.json").write_text(json.dumps(log, indent=1))
     return rows

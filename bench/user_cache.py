@@ -28,24 +28,21 @@ import argparse
 import statistics
 import sys
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from bench.harness import Gunicorn, format_table, interleave, median_rps, require_wrk, wrk  # noqa: E402
+from bench.harness import (Gunicorn, create_database, drop_database, format_table,  # noqa: E402
+                           interleave, median_rps, require_wrk, wrk)
 
-PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 REDIS = "redis://127.0.0.1:6379"
 SECRET = "bench-secret-" + "x" * 40
 JWT_SECRET = "bench-jwt-secret-" + "y" * 40
 VARIANTS = {"cache_on": ("1", 14), "cache_off": ("0", 15)}
 
 
-def _admin_engine():
-    return create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
 
 
 def _env(db_url: str, redis_db: int, cache: str) -> dict:
@@ -87,13 +84,9 @@ def _user_scans(db_url: str) -> int:
 
 def run(rounds: int = 5, duration: int = 10) -> list[dict]:
     require_wrk()
-    tag = uuid.uuid4().hex[:8]
-    names = {v: f"alpine_bench_{tag}_{v.split('_')[1]}" for v in VARIANTS}
-    admin = _admin_engine()
-    with admin.connect() as conn:
-        for name in names.values():
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    urls = {v: f"{PG_SERVER}/{names[v]}" for v in VARIANTS}
+    scratch = {v: create_database(f"alpine_bench_cache_{v.split('_')[1]}") for v in VARIANTS}
+    names = {v: name for v, (name, _) in scratch.items()}
+    urls = {v: url for v, (_, url) in scratch.items()}
     try:
         tokens = {v: _prepare(urls[v], VARIANTS[v][1]) for v in VARIANTS}
         with Gunicorn("bench.bare_app:create_app()") as bare, \
@@ -117,10 +110,8 @@ def run(rounds: int = 5, duration: int = 10) -> list[dict]:
         import redis
         for _, redis_db in VARIANTS.values():
             redis.Redis.from_url(f"{REDIS}/{redis_db}").flushdb()
-        with admin.connect() as conn:
-            for name in names.values():
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        for name in names.values():
+            drop_database(name)
 
     def ratio(a, b):
         return statistics.median(x.rps / y.rps for x, y in zip(results[a], results[b]))
