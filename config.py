@@ -73,7 +73,29 @@ ENV_SETTINGS = {
     "METRICS_MAX_BUFFERED_KEYS": ("METRICS_MAX_BUFFERED_KEYS", int),
     "METRICS_ROLLUP_GRACE_SECONDS": ("METRICS_ROLLUP_GRACE_SECONDS", float),
     "METRICS_ROLLUP_PAUSE": ("METRICS_ROLLUP_PAUSE", str),
+    "LOGIN_MAX_FAILURES_PER_EMAIL_IP": ("LOGIN_MAX_FAILURES_PER_EMAIL_IP", int),
+    "LOGIN_MAX_FAILURES_PER_IP": ("LOGIN_MAX_FAILURES_PER_IP", int),
+    "LOGIN_MAX_FAILURES_PER_EMAIL": ("LOGIN_MAX_FAILURES_PER_EMAIL", int),
+    "LOGIN_FAILURE_WINDOW_SECONDS": ("LOGIN_FAILURE_WINDOW_SECONDS", int),
+    "REGISTRATION_RATE_LIMIT": ("REGISTRATION_RATE_LIMIT", str),
 }
+
+_RATE_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+def parse_rate(value) -> tuple[int, int]:
+    """``10`` (per hour), ``"10/hour"``, ``"10 per 2 hours"``, ``"5/minute"`` -> (count, seconds)."""
+    text = str(value).strip().lower()
+    if text.isdigit():
+        return int(text), 3600
+    count, sep, rest = text.replace(" per ", "/").partition("/")
+    words = rest.split()
+    if sep and count.strip().isdigit() and words and len(words) <= 2:
+        unit = words[-1][:-1] if words[-1].endswith("s") else words[-1]
+        mult = words[0] if len(words) == 2 else "1"
+        if unit in _RATE_UNITS and mult.isdigit() and int(mult) > 0:
+            return int(count), int(mult) * _RATE_UNITS[unit]
+    raise RuntimeError(f"unreadable rate {value!r}; expected e.g. 10, '10/hour' or '20 per day'")
 
 
 class Config:
@@ -159,9 +181,14 @@ class Config:
     # After a Redis error, skip Redis reads for this long (per process) and use
     # SQL / in-process counters, so a hung Redis costs one timeout, not one per request.
     REDIS_BREAKER_SECONDS = 1.0
-    LOGIN_MAX_FAILURES_PER_EMAIL = 5
+    # Login throttling (app/services/login_throttle.py): failures per window that
+    # lock one (email, IP) pair, one IP (any email), and one email (any IP).
+    LOGIN_MAX_FAILURES_PER_EMAIL_IP = 5
     LOGIN_MAX_FAILURES_PER_IP = 30
+    LOGIN_MAX_FAILURES_PER_EMAIL = 50
     LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
+    # Registrations per source IP (app/services/registration_throttle.py).
+    REGISTRATION_RATE_LIMIT = "10/hour"
     # {"starter": 5} overrides app/tiers.py daily quotas (tests, special deals).
     TIER_QUOTA_OVERRIDES: dict = {}
 
@@ -196,6 +223,8 @@ class Config:
             "signals-sync": {"task": "signals.sync", "schedule": 30.0},
             # Drop revocations whose tokens have expired anyway (app/services/tokens.py).
             "prune-revoked-tokens": {"task": "accounts.prune_revoked_tokens", "schedule": 3600.0},
+            # Failed-login rows older than 90 days (app/services/login_throttle.py).
+            "prune-failed-logins": {"task": "accounts.prune_failed_logins", "schedule": 86400.0},
             # Closed minutes of request counters: Redis -> SQL, exactly once (app/metrics/rollup.py).
             "metrics-rollup": {"task": "metrics.rollup", "schedule": 60.0},
         },
@@ -253,6 +282,8 @@ class Config:
             "socket_connect_timeout": config["REDIS_CONNECT_TIMEOUT"],
         }
 
+        config["REGISTRATION_RATE"] = parse_rate(config["REGISTRATION_RATE_LIMIT"])
+
         celery = dict(config["CELERY"])
         celery.setdefault("broker_url", config["REDIS_URL"])
         celery.setdefault("result_backend", config["REDIS_URL"])
@@ -274,6 +305,8 @@ class TestingConfig(Config):
     PASSWORD_HASH_TIME_COST = 1
     PASSWORD_HASH_MEMORY_COST = 1024
     PASSWORD_HASH_PARALLELISM = 1
+    # The suite registers many users from one address; tests of the limit lower it.
+    REGISTRATION_RATE_LIMIT = "100000/hour"
 
 
 class ProductionConfig(Config):

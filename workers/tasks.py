@@ -24,6 +24,14 @@ def prune_revoked_tokens() -> int:
     return prune_expired()
 
 
+@shared_task(name="accounts.prune_failed_logins")
+def prune_failed_logins() -> int:
+    """Beat, daily: failed-login rows (and ended lock rows) older than 90 days."""
+    from app.services.login_throttle import prune_failed_logins as prune
+
+    return prune()
+
+
 @shared_task(name="signals.sync")
 def sync_signals(max_pages: int | None = None) -> dict:
     """Beat, every 30 s: Argo's newest signals -> Alpine's local copy (idempotent).

@@ -127,6 +127,8 @@ class FailedLoginSchema(ma.Schema):
 
 class LockedAccountSchema(ma.Schema):
     email = ma.fields.String()
+    # The locked (email, IP) pair's IP; null = locked from every IP (the per-email ceiling).
+    ip = ma.fields.String(allow_none=True)
     locked_until = ma.fields.String()
 
 

@@ -9,6 +9,7 @@ import click
 from flask.cli import AppGroup
 
 from app.services import users as user_service
+from app.tiers import DEFAULT_TIER, TIER_NAMES
 
 users = AppGroup("users", help="Users commands.")
 
@@ -30,6 +31,33 @@ def create_admin(email: str, password: str, full_name: str) -> None:
         _fail(exc)
     verb = "Created admin" if created else "Promoted existing user to admin (password reset)"
     click.echo(f"{verb}: {user.email} (id {user.id})")
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="Prompted (hidden, with confirmation) when omitted.")
+@click.option("--tier", default=DEFAULT_TIER, show_default=True,
+              type=click.Choice(list(TIER_NAMES)), help="Subscription tier.")
+@click.option("--full-name", default="", help="The user's name.")
+def create(email: str, password: str, tier: str, full_name: str) -> None:
+    """Create an active plain (non-admin) user; the password must not be guessable."""
+    try:
+        user = user_service.create_user(email, password, full_name, tier=tier)
+    except user_service.AccountError as exc:
+        _fail(exc)
+    click.echo(f"Created user: {user.email} (id {user.id}, tier {user.tier})")
+
+
+@users.command("unlock")
+@click.argument("email")
+def unlock(email: str) -> None:
+    """Lift every login lockout of EMAIL (every IP, and current-password checks)."""
+    try:
+        lifted = user_service.unlock(email)
+    except user_service.AccountError as exc:
+        _fail(exc)
+    click.echo(f"{user_service.normalise_email(email)}: unlocked ({lifted} lock(s) lifted)")
 
 
 @users.command("list")

@@ -17,7 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions import db
 from app.models.security import AuditLog
 from app.models.user import User
-from app.services import user_cache
+from app.services import login_throttle, user_cache
+from app.services.password_strength import weakness
 from app.services.passwords import passwords
 from app.tiers import DEFAULT_TIER, TIERS
 
@@ -34,6 +35,10 @@ class AccountError(ValueError):
     code = "validation_error"
     status = 422
 
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field  # the request field at fault, for a 422's details
+
 
 class EmailTaken(AccountError):
     code, status = "email_taken", 409
@@ -45,6 +50,14 @@ class UserNotFound(AccountError):
 
 class SelfLockout(AccountError):
     code, status = "forbidden", 403
+
+
+class Throttled(AccountError):
+    code, status = "rate_limited", 429
+
+    def __init__(self, message: str, retry_after: int, scope: str) -> None:
+        super().__init__(message)
+        self.retry_after, self.scope = retry_after, scope
 
 
 _email_validator = Email(error="Not a valid email address.")
@@ -65,9 +78,15 @@ def check_email(email: str) -> str:
     return email
 
 
-def check_password(password: str) -> str:
+def check_password(password: str, *, email: str | None = None, full_name: str | None = None,
+                   field: str = "password") -> str:
+    """Length, then guessability (zxcvbn, with the account's email and name as user inputs)."""
     if not isinstance(password, str) or not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-        raise AccountError(f"Password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters long.")
+        raise AccountError(f"Password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters long.",
+                           field)
+    why = weakness(password, email, full_name)
+    if why:
+        raise AccountError(why, field)
     return password
 
 
@@ -102,7 +121,7 @@ def _commit(user_id: int | None = None) -> None:
 def create_user(email: str, password: str, full_name: str = "", *, tier: str = DEFAULT_TIER,
                 is_admin: bool = False, is_active: bool = True) -> User:
     email = check_email(email)
-    check_password(password)
+    check_password(password, email=email, full_name=full_name)
     check_tier(tier)
     if by_email(email) is not None:
         raise EmailTaken("This email address is already registered.")
@@ -147,21 +166,36 @@ def update_profile(user_id: int, *, full_name: str | None = None,
     return user
 
 
-def change_password(user_id: int, current_password: str, new_password: str) -> bool:
-    """False if ``current_password`` is wrong. Bumps token_version: older tokens die."""
+def change_password(user_id: int, current_password: str, new_password: str,
+                    ip: str | None = None) -> bool:
+    """False if ``current_password`` is wrong. Bumps token_version: older tokens die.
+
+    A wrong ``current_password`` counts like a failed login, per (user, IP): the
+    check is counted before it is made and refused (``Throttled``) past the limit,
+    even when the password given is right. A weak new password is refused first
+    (no password is checked, nothing is counted).
+    """
     user = get(user_id)
     if user is None:
         raise UserNotFound("No such user.")
-    check_password(new_password)
+    check_password(new_password, email=user.email, full_name=user.full_name, field="new_password")
+    decision = login_throttle.begin_password_check(user.id, ip)
+    if not decision.allowed:
+        login_throttle.password_check_refused(user.email, ip)
+        raise Throttled("Too many wrong current passwords; try again later.",
+                        decision.retry_after, decision.scope)
     if not passwords().verify(user.password_hash, current_password):
+        login_throttle.password_check_failed(user.email, ip)
         return False
-    _set_password(user, new_password)
+    _set_password(user, new_password, field="new_password")
     _commit(user.id)
+    login_throttle.password_check_succeeded(user.id, ip)
     return True
 
 
-def _set_password(user: User, password: str) -> None:
-    user.password_hash = passwords().hash(check_password(password))
+def _set_password(user: User, password: str, field: str = "password") -> None:
+    check_password(password, email=user.email, full_name=user.full_name, field=field)
+    user.password_hash = passwords().hash(password)
     user.token_version = (user.token_version or 1) + 1
 
 
@@ -234,8 +268,9 @@ def ensure_admin(email: str, password: str, full_name: str = "",
     """CLI create-admin: create an active admin, or promote + reactivate an existing
     user and set their password to ``password``. Returns (user, created)."""
     email = check_email(email)
-    check_password(password)
     user = by_email(email)
+    check_password(password, email=email,
+                   full_name=user.full_name if user else (full_name or "Administrator"))
     if user is None:
         user = create_user(email, password, full_name or "Administrator", is_admin=True)
         db.session.add(AuditLog(actor_id=None, action="user.create_admin", target_id=user.id,
@@ -246,6 +281,12 @@ def ensure_admin(email: str, password: str, full_name: str = "",
     _apply(user, {"is_admin": True, "is_active": True}, actor or Actor(via="cli"),
            action="user.create_admin")
     return user, False
+
+
+def unlock(email: str) -> int:
+    """Operator: lift every login lockout of an existing user's email (see login_throttle.unlock)."""
+    user = require_by_email(email)
+    return login_throttle.unlock(user.email, user.id)
 
 
 # -- reading -----------------------------------------------------------------

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_jwt_extended import current_user, get_current_user, jwt_required
 
-from app.auth.routes import BEARER, account_error
+from app.auth.routes import BEARER, account_error, client_ip
 from app.auth.schemas import PasswordChangeSchema, ProfileUpdateSchema, UserSchema
 from app.services import users as user_service
 from app.users import blp
@@ -42,12 +42,14 @@ def update_me(body):
 @blp.arguments(PasswordChangeSchema)
 @blp.response(204)
 @blp.alt_response(401, response="UNAUTHORIZED", description="invalid_credentials: current password wrong")
+@blp.alt_response(429, response="TOO_MANY_REQUESTS",
+                  description="rate_limited: 5 wrong current passwords from this IP in 15 min")
 @blp.doc(security=BEARER)
 def change_password(body):
     """Change the password; every token issued before is refused from then on."""
     try:
         ok = user_service.change_password(current_user.id, body["current_password"],
-                                          body["new_password"])
+                                          body["new_password"], ip=client_ip())
     except user_service.AccountError as exc:
         raise account_error(exc) from None
     if not ok:
