@@ -14,6 +14,13 @@ timeout = 30
 graceful_timeout = 20
 keepalive = 5
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
+# gunicorn answers an over-long request line or header itself, in HTML (its
+# default line limit, 4094 bytes, is hit by real query strings). Take the
+# largest line it allows, the same 8 KiB nginx's front allows
+# (deploy/nginx.conf), so requests nginx passes always reach the app, whose
+# errors are JSON; nginx answers the longer ones in JSON.
+limit_request_line = 8190
+limit_request_field_size = 8190
 
 # --- Request metrics and Prometheus multiprocess mode (app/metrics/) -----------
 # Every worker writes its Prometheus metrics to files in PROMETHEUS_MULTIPROC_DIR
