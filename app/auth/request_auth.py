@@ -6,10 +6,11 @@ flask-jwt-extended verifies the signature and expiry, then calls our
 ``token_in_blocklist_loader`` and later our ``user_lookup_loader``. The first
 of them runs ``resolve()``, which sends a single non-transactional pipeline:
 
-    GET  alpine:user:<id>             the cached user (Flask-Caching's key/format)
+    MGET alpine:user:<id> alpine:user-gen:<id>   the cached user (Flask-Caching's
+                                      key/format) and its generation token
     GET  alpine:rv:<sid>              revocation state of this login session
-    INCR alpine:quota:<id>:<day>      only on /api/signals/* (the quota hook)
-    EXPIRE alpine:quota:<id>:<day> NX
+    SET  alpine:quota:<id>:<day> 0 NX EX   only on /api/signals/* (the quota hook)
+    INCR alpine:quota:<id>:<day>
 
 and memoises the answer for the request (in its WSGI environ) (a view decorated with
 ``@jwt_required()`` behind a blueprint hook that already verified the token
@@ -18,7 +19,8 @@ re-uses it; nothing is counted twice). Round trips per authenticated request:
 * steady state (user cached, revocation state cached): **1**;
 * a miss (user not cached -> one SELECT of public columns; or the session's
   revocation state not cached -> one indexed SELECT on revoked_tokens): **2**
-  (the fills for both go out together in one more pipeline);
+  (the fills for both go out together in one more pipeline; the user's is
+  stored only if its generation token is unchanged, see user_cache.py);
 * USER_CACHE_ENABLED=False: 1 round trip + 1 user SELECT per request;
 * Redis unreachable: 0 (the breaker skips Redis; SQL for user and
   revocation, in-process counter for the quota).
@@ -87,11 +89,11 @@ def resolve(jwt_data: dict) -> AuthState:
     use_cache = user_cache.enabled()
     if _get(COUNT_QUOTA_ATTR):
         state.quota_key = quotas.day_key(uid)
-    user_key, rv_key = user_cache.full_key(uid), tokens.rv_key(sid)
+    rv_key = tokens.rv_key(sid)
 
     def build(pipe):
         if use_cache:
-            pipe.get(user_key)
+            user_cache.queue_lookup(pipe, uid)
         pipe.get(rv_key)
         if state.quota_key:
             # TTL set when the key is created. Not EXPIRE .. NX: that needs Redis 7,
@@ -112,12 +114,14 @@ def resolve(jwt_data: dict) -> AuthState:
     else:
         fills = []
         if use_cache:
-            data = user_cache.loads(res.pop(0))
+            raw, generation = res.pop(0)
+            data = user_cache.loads(raw)
             USER_CACHE_LOOKUPS.labels("hit" if data is not None else "miss").inc()
             if data is None:
-                data = user_cache.load_from_db(uid)
+                data = user_cache.load_from_db(uid)  # after the MGET: see user_cache.py
                 if data is not None:
-                    fills.append(("set", user_key, user_cache.dumps(data), user_cache.ttl()))
+                    fills.append(lambda pipe, d=data, gen=generation:
+                                 user_cache.queue_fill(pipe, d, gen))
         else:
             data = user_cache.load_from_db(uid)
         rv = res.pop(0)
@@ -125,24 +129,20 @@ def resolve(jwt_data: dict) -> AuthState:
             state.revoked = True
         elif rv != tokens.NOT_REVOKED:
             state.revoked = tokens.revoked_in_db(sid)
-            fills.append(("setnx", rv_key, tokens.REVOKED if state.revoked else tokens.NOT_REVOKED,
-                          tokens.remaining_seconds(jwt_data) if state.revoked
-                          else tokens.negative_ttl(jwt_data)))
+            value = tokens.REVOKED if state.revoked else tokens.NOT_REVOKED
+            seconds = (tokens.remaining_seconds(jwt_data) if state.revoked
+                       else tokens.negative_ttl(jwt_data))
+            fills.append(lambda pipe: pipe.set(rv_key, value, ex=seconds, nx=True))
         if state.quota_key:
             res.pop(0)  # the SET NX
             state.quota_count = int(res.pop(0))
         if fills:
-            redis_guard.run_pipeline(lambda pipe: _queue_fills(pipe, fills))
+            redis_guard.run_pipeline(lambda pipe: [fill(pipe) for fill in fills])
     state.user = CurrentUser.from_dict(data) if data else None
     if state.user is not None and state.user.token_version != jwt_data["tv"]:
         state.revoked = True  # the password changed after this token was issued
     _set(STATE_ATTR, state)
     return state
-
-
-def _queue_fills(pipe, fills) -> None:
-    for op, key, value, ttl in fills:
-        pipe.set(key, value, ex=ttl, nx=(op == "setnx"))
 
 
 def _undo_quota(state: AuthState | None) -> None:

@@ -13,14 +13,31 @@ read see the same entry, and ``cache.delete("user:1")`` would invalidate it. Nev
 Every writer of a user goes through app/services/users.py, which calls
 ``invalidate(user_id)`` right after its commit.
 
-Known, accepted race: a request that misses, reads the row just before a
-writer commits and stores it just after the writer's delete can keep a stale
-entry alive until its TTL; it needs a miss for that user within the same few
-milliseconds as the write.
+Why a generation key, and no stale entry survives a write
+---------------------------------------------------------
+A plain "delete after commit" loses to a reader that missed, read the row
+just *before* the writer committed and stores it just *after* the delete:
+the old fields (say ``is_active: true``) would live on for the whole TTL.
+So each user also has ``alpine:user-gen:<id>``, a random token:
+
+* the writer commits, then sets a fresh token, then deletes ``user:<id>``;
+* the reader fetches the entry and the token together (one ``MGET`` in the
+  auth pipeline: no extra round trip); on a miss it reads SQL and stores
+  the entry with a small Lua script that writes only if the token is still
+  the one it saw *before* its SQL read.
+
+A reader whose SQL read predates the commit saw the old token (the writer
+sets the new one only after committing), so its store is either refused
+(token changed) or lands before the token changed and is then removed by
+the writer's delete. (The SQL read starts after the MGET; on PostgreSQL's
+READ COMMITTED each statement sees every commit made before it started.)
+The token is random (no counter to wrap or to fall
+back to a value a reader once saw) and lives far longer than any request.
 """
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -95,6 +112,41 @@ def full_key(user_id: int) -> str:
     return f"{_backend()._get_prefix()}{cache_key(user_id)}"
 
 
+def gen_key(user_id: int) -> str:
+    return f"{_backend()._get_prefix()}user-gen:{int(user_id)}"
+
+
+# The generation token outlives any request by far: a reader that saw "no
+# token" must not see "no token" again because a writer's token expired
+# while it was between its SQL read and its store.
+GEN_TTL = 24 * 3600
+
+# KEYS: entry, generation. ARGV: value, generation seen before the SQL read
+# ("" = none), TTL. Stores only if no writer has committed since.
+_FILL_IF_CURRENT = """
+local current = redis.call('GET', KEYS[2]) or ''
+if current ~= ARGV[2] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[3]))
+return 1
+"""
+
+
+def queue_lookup(pipe, user_id: int) -> None:
+    """One command, two answers: the entry and the generation it must be stored under."""
+    pipe.mget(full_key(user_id), gen_key(user_id))
+
+
+def queue_fill(pipe, data: dict, generation: bytes | None) -> None:
+    """Store ``data`` only if ``generation`` (read before the SQL read) is still current.
+
+    EVAL with the script text, not EVALSHA: redis-py's pipelined scripts add
+    a SCRIPT EXISTS round trip; the text is small and Redis caches it.
+    """
+    uid = data["id"]
+    pipe.eval(_FILL_IF_CURRENT, 2, full_key(uid), gen_key(uid), dumps(data),
+              generation or b"", ttl())
+
+
 def dumps(data: dict) -> bytes:
     return _backend().serializer.dumps(data)
 
@@ -124,35 +176,46 @@ def load_from_db(user_id: int) -> dict | None:
 
 def get_user(user_id: int) -> CurrentUser | None:
     """Standalone lookup (cache, then database) for code outside the request pipeline."""
-    data = None
-    if enabled() and redis_guard.guard().breaker.available():
-        try:
-            data = loads(redis_guard.client().get(full_key(user_id)))
-            USER_CACHE_LOOKUPS.labels("hit" if data else "miss").inc()
-        except redis_guard.REDIS_ERRORS as exc:
-            redis_guard.guard().breaker.trip(exc)
+    data, generation = None, None
+    use_redis = enabled() and redis_guard.guard().breaker.available()
+    if use_redis:
+        res = redis_guard.run_pipeline(lambda pipe: queue_lookup(pipe, user_id))
+        if res is None:
             USER_CACHE_LOOKUPS.labels("error").inc()
+            use_redis = False
+        else:
+            raw, generation = res[0]
+            data = loads(raw)
+            USER_CACHE_LOOKUPS.labels("hit" if data else "miss").inc()
     if data is None:
         data = load_from_db(user_id)
-        if data is not None and enabled():
-            store(data)
+        if data is not None and use_redis:
+            store(data, generation)
     return CurrentUser.from_dict(data) if data else None
 
 
-def store(data: dict) -> None:
+def store(data: dict, generation: bytes | None) -> None:
     """Fill the cache after a miss; best effort (a failed fill only costs a query later)."""
-    if not redis_guard.guard().breaker.available():
-        return
-    try:
-        redis_guard.client().set(full_key(data["id"]), dumps(data), ex=ttl())
-    except redis_guard.REDIS_ERRORS as exc:
-        redis_guard.guard().breaker.trip(exc)
+    redis_guard.run_pipeline(lambda pipe: queue_fill(pipe, data, generation))
 
 
 def invalidate(user_id: int) -> None:
-    """Delete ``user:<id>``: called by every writer right after its commit.
+    """Called by every writer right after its commit: new generation, then delete.
 
-    Always attempted (even with the read breaker open); if Redis cannot be
-    reached the delete is queued and replayed by this process's next pipeline.
+    In that order: a reader's store that checked the old generation has
+    already landed and is deleted here; any later one is refused. Always
+    attempted (even with the read breaker open); if Redis cannot be reached
+    both writes are queued and replayed by this process's next pipeline.
     """
-    redis_guard.write(full_key(user_id), "delete")
+    generation, entry = gen_key(user_id), full_key(user_id)
+    token = secrets.token_hex(8).encode()
+    try:
+        pipe = redis_guard.client().pipeline(transaction=False)  # one round trip, in order
+        pipe.set(generation, token, ex=GEN_TTL)
+        pipe.delete(entry)
+        pipe.execute()
+    except redis_guard.REDIS_ERRORS as exc:
+        g = redis_guard.guard()
+        g.breaker.trip(exc)
+        g.pending.add_set(generation, token, GEN_TTL)
+        g.pending.add_delete(entry)
