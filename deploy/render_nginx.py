@@ -19,10 +19,12 @@ TEMPLATE = HERE / "nginx.conf.template"
 INCLUDES = ("json_errors.conf",)
 
 DEFAULTS = {
-    "ALPINE_LISTEN": "8080",            # where clients reach Alpine
-    "ARGO_LISTEN": "127.0.0.1:8081",    # where Alpine (ARGO_URL) reaches Argo
-    "ALPINE_UPSTREAM": "127.0.0.1:5000",  # gunicorn wsgi:app
-    "ARGO_UPSTREAM": "127.0.0.1:5001",    # gunicorn argo_app
+    "ALPINE_LISTEN": "8080",  # where clients reach Alpine (every interface)
+    # Where other hosts reach Argo; an Alpine on the same host calls Argo's
+    # gunicorn directly (ARGO_URL=http://127.0.0.1:5001), it is no slow client.
+    "ARGO_LISTEN": "8081",
+    "ALPINE_UPSTREAM": "127.0.0.1:5000",  # gunicorn wsgi:app (127.0.0.1:$ALPINE_PORT)
+    "ARGO_UPSTREAM": "127.0.0.1:5001",    # gunicorn argo_app (127.0.0.1:$ARGO_PORT)
     "NGINX_WORKERS": "auto",
     "NGINX_ACCESS_LOG": "off",
     "CLIENT_TIMEOUT": "10s",
@@ -50,7 +52,13 @@ def render(out_dir: Path | str, **settings: str) -> Path:
 
 
 def from_environment() -> dict[str, str]:
-    return {name: os.environ[name] for name in DEFAULTS if os.environ.get(name)}
+    """The settings named in the environment; the upstreams follow ALPINE_PORT / ARGO_PORT."""
+    settings = {}
+    for port_var, upstream in (("ALPINE_PORT", "ALPINE_UPSTREAM"), ("ARGO_PORT", "ARGO_UPSTREAM")):
+        if os.environ.get(port_var):
+            settings[upstream] = f"127.0.0.1:{os.environ[port_var]}"
+    settings.update({name: os.environ[name] for name in DEFAULTS if os.environ.get(name)})
+    return settings
 
 
 if __name__ == "__main__":

@@ -231,3 +231,10 @@ def test_a_client_that_stalls_is_dropped_after_the_client_timeout(broken_front, 
 
 def test_the_error_pages_are_not_reachable_from_outside(stack):
     assert_envelope(requests.get(stack.url + "/_front_error/502", timeout=5), 404, "not_found")
+
+
+def test_the_shipped_config_is_the_template_with_its_defaults(tmp_path):
+    from deploy.render_nginx import HERE, render
+
+    assert render(tmp_path).read_text() == (HERE / "nginx.conf").read_text(), \
+        "deploy/nginx.conf is stale: run python deploy/render_nginx.py"
