@@ -15,7 +15,7 @@ def create_app(config: dict | None = None) -> "Flask":
     """Build the Argo app. Opens no connection that outlives this call."""
     from flask import Flask
 
-    from . import auth, cli, http_security, ops, views
+    from . import auth, cli, http_methods, http_security, ops, views
     from .http_errors import Api, register_error_handlers
     from .settings import load_config
     from .store import SignalStore
@@ -33,6 +33,7 @@ def create_app(config: dict | None = None) -> "Flask":
     register_error_handlers(app)
     http_security.init_app(app)  # security headers; CORS only if CORS_ORIGINS is set
     auth.install_api_key_check(app)
+    http_methods.init_app(app)  # made-up methods: 405 before the API key check
 
     app.cli.add_command(cli.signals)
     return app

@@ -11,12 +11,15 @@
     metrics:processing             set of claimed processing keys: orphans of a killed rollup
     metrics:flush:<id>             marker written in the same MULTI as a flush, so a flush
                                    whose reply was lost can be checked before being re-sent
+    metrics:rejected_rows          counter: fields the rollup set aside, ever (exported by
+                                   /metrics as alpine_rollup_rejected_rows_total)
 """
 from __future__ import annotations
 
 PREFIX = "metrics:"
 MINUTE_INDEX = PREFIX + "minutes"
 PROCESSING_SET = PREFIX + "processing"
+REJECTED_ROWS = PREFIX + "rejected_rows"
 FLUSH_MARKER_TTL = 3600
 
 REQUESTS = "r"

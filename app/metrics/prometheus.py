@@ -10,8 +10,10 @@ the plain ``PrometheusMetrics`` serves this process's registry.
 Exported, besides the exporter's ``flask_http_request_*`` (grouped by url
 rule): every module-level prometheus_client metric of the app (the user
 cache's ``alpine_user_cache_lookups_total``, the Argo client's, the request
-hook's buffered/dropped increments) and ``alpine_metrics_rollup_lag_seconds``,
-read from Redis at scrape time so it is the same whichever worker answers.
+hook's buffered/dropped increments), and two figures of the rollup, which
+runs in the Celery worker, read from Redis at scrape time so they are the same
+whichever worker answers: ``alpine_metrics_rollup_lag_seconds`` and
+``alpine_rollup_rejected_rows_total`` (counter fields the rollup set aside).
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ import os
 
 from flask import Flask
 from prometheus_client import REGISTRY, CollectorRegistry
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_flask_exporter import PrometheusMetrics
 from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
@@ -48,7 +50,8 @@ class _Proxy:
 
 
 class RollupLagCollector:
-    """``alpine_metrics_rollup_lag_seconds``: age of the oldest minute not yet in SQL."""
+    """``alpine_metrics_rollup_lag_seconds``: age of the oldest minute not yet in SQL;
+    ``alpine_rollup_rejected_rows_total``: counter fields the rollup set aside."""
 
     def __init__(self, app: Flask):
         self._app = app
@@ -58,15 +61,20 @@ class RollupLagCollector:
 
     def collect(self):
         from app.extensions import redis_store
-        from app.metrics.rollup import rollup_lag_seconds
+        from app.metrics.rollup import rejected_rows_total, rollup_lag_seconds
 
         lag = GaugeMetricFamily("alpine_metrics_rollup_lag_seconds",
                                 "Seconds since the oldest minute of request counters still "
                                 "in Redis (not yet rolled up into SQL) ended")
+        rejected = CounterMetricFamily("alpine_rollup_rejected_rows_total",
+                                       "Counter fields the rollup set aside (malformed or "
+                                       "refused by the database) instead of blocking a minute")
         up = GaugeMetricFamily("alpine_metrics_redis_up",
                                "1 if Redis answered the rollup-lag query of this scrape")
         try:
-            lag.add_metric([], rollup_lag_seconds(redis_store.client))
+            client = redis_store.client
+            lag.add_metric([], rollup_lag_seconds(client))
+            rejected.add_metric([], rejected_rows_total(client))
             up.add_metric([], 1)
         except Exception as exc:  # noqa: BLE001 - a scrape must not fail because Redis did
             log.warning("metrics: rollup lag unavailable: %s", exc.__class__.__name__)
@@ -74,6 +82,7 @@ class RollupLagCollector:
             yield up
             return
         yield lag
+        yield rejected
         yield up
 
 

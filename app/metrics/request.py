@@ -11,7 +11,8 @@ process loses at most its last interval.
 
 What is counted, per UTC minute: requests and latency sum (µs) per url rule
 (``/api/users/me``, never the raw path; ``<unmatched>`` when no route
-matched), method and status class; and signals delivered per user (a view sets
+matched), method (one of seven, else ``OTHER``: argo_app/http_methods.py) and
+status class; and signals delivered per user (a view sets
 ``flask.g.signals_delivered``). ``/metrics`` and ``/health`` are not counted.
 
 Redis down: requests are served as usual; the aggregate keeps growing, bounded
@@ -40,6 +41,7 @@ from prometheus_client import Counter, Gauge
 from redis.exceptions import RedisError
 
 from app.metrics import keys
+from argo_app.http_methods import method_label
 
 log = logging.getLogger(__name__)
 
@@ -334,7 +336,7 @@ def init_app(app: Flask) -> None:
         now = time.time()
         rule = req.url_rule
         delivered = g.pop("signals_delivered", None) or 0
-        agg.record(int(now // 60), req.method, status_code // 100,
+        agg.record(int(now // 60), method_label(req.method), status_code // 100,
                    rule.rule if rule is not None else UNMATCHED,
                    int((time.perf_counter() - start) * 1_000_000),
                    _current_user_id() if delivered else None, int(delivered))

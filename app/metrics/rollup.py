@@ -21,7 +21,20 @@ The design, and why each failure neither loses nor double-counts:
    (a rollup committed it and died before step 3, or a concurrent rollup is
    committing it right now: PostgreSQL makes us wait on the unique index),
    the INSERT fails, nothing is added, and we only do step 3.
-3. Forget. After the commit: DEL the processing key, SREM it from the set.
+3. Forget. After the commit: DEL the processing key, SREM it from the set
+   (one script, which also adds the batch's set-aside count to
+   ``metrics:rejected_rows`` when, and only when, its SREM removed the key:
+   so the count is added once whichever run gets there).
+
+No row can block a minute (app/metrics/rollup_rows.py): fields that no
+request hook could have written are set aside while parsing, and if the
+database still refuses the batch's upsert (PostgreSQL enforces what SQLite
+does not), the rows are retried one by one, each in a SAVEPOINT, and those it
+refuses for their data are set aside too. Set-aside fields are kept in
+``rollup_rejected_rows`` (committed with the batch, so exactly once), logged,
+and counted in ``alpine_rollup_rejected_rows_total``. A database outage
+(connection lost, timeout, lock) is not a refusal: the batch stays in Redis
+for the next run, as before.
 
 Killed between 1 and 2: the processing key stays in ``metrics:processing``
 and the next run (which always starts with that set) commits it. Killed
@@ -44,11 +57,14 @@ from datetime import datetime, timedelta, timezone
 from flask import current_app
 from sqlalchemy import delete, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 
 from app.extensions import db, redis_store
 from app.metrics import keys
-from app.models.request_metrics import RequestMetricMinute, RollupBatch, SignalDeliveryDaily
+from app.metrics.rollup_rows import (ParsedBatch, Rejected, parse, printable, request_field_text,
+                                     request_value_text)
+from app.models.request_metrics import (RequestMetricMinute, RollupBatch, RollupRejectedRow,
+                                        SignalDeliveryDaily)
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +81,26 @@ end
 return 0
 """
 
+# KEYS: processing key, processing set, rejected counter; ARGV: rows set aside.
+_FORGET = """
+redis.call('DEL', KEYS[1])
+if redis.call('SREM', KEYS[2], KEYS[1]) == 1 and tonumber(ARGV[1]) > 0 then
+    redis.call('INCRBY', KEYS[3], ARGV[1])
+end
+return 1
+"""
+
+# Set-aside fields kept in SQL per batch (all are counted): a hostile hash of a
+# million fields must not become a million rows.
+MAX_KEPT_PER_BATCH = 100
+# What a database raises for a batch it refuses because of what is in it
+# (ValueError: psycopg2 refuses NUL in text; OverflowError: sqlite3 refuses
+# integers past 64 bits). OperationalError (outage, timeout, lock) is not one.
+_BATCH_REFUSALS = (DBAPIError, ValueError, OverflowError)
+# ... and what it raises for one row whose data it refuses. Anything else in a
+# single-row upsert (a missing table, a syntax error) is our bug: let it fail.
+_ROW_REFUSALS = (DataError, IntegrityError, ValueError, OverflowError)
+
 
 @dataclass
 class RollupResult:
@@ -73,6 +109,7 @@ class RollupResult:
     requests: int = 0         # requests added to SQL by this run
     rows: int = 0             # request rows upserted
     deliveries: int = 0       # signals delivered added by this run
+    rejected: int = 0         # counter fields set aside by this run's batches
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -92,8 +129,9 @@ def run_rollup(include_open: bool = False) -> RollupResult:
     _pause("after_claim")
     for pkey in sorted(set(pkeys)):
         _process(client, pkey, result)
-    db.session.execute(delete(RollupBatch).where(
-        RollupBatch.rolled_at < datetime.now(timezone.utc) - BATCH_RETENTION))
+    cutoff = datetime.now(timezone.utc) - BATCH_RETENTION
+    db.session.execute(delete(RollupBatch).where(RollupBatch.rolled_at < cutoff))
+    db.session.execute(delete(RollupRejectedRow).where(RollupRejectedRow.rejected_at < cutoff))
     db.session.commit()
     return result
 
@@ -116,73 +154,130 @@ def _claim_closed_minutes(client, include_open: bool) -> list[str]:
     return claimed
 
 
-def _parse(raw: dict) -> tuple[dict, dict]:
-    requests: dict[tuple, list[int]] = {}
-    deliveries: dict[int, int] = {}
-    for field, value in raw.items():
-        try:
-            field, value = field.decode(), int(value)
-            if field.startswith(keys.DELIVERED + keys.SEP):
-                uid = int(field.split(keys.SEP, 1)[1])
-                deliveries[uid] = deliveries.get(uid, 0) + value
-                continue
-            kind, method, status_class, rule = field.split(keys.SEP, 3)
-            entry = requests.setdefault((rule, method, int(status_class)), [0, 0])
-            entry[0 if kind == keys.REQUESTS else 1] += value
-        except (ValueError, UnicodeDecodeError):
-            # Not ours: skip it rather than let one bad field block the minute forever.
-            log.warning("rollup: skipping malformed counter field %r", field)
-    return requests, deliveries
-
-
 def _process(client, pkey: str, result: RollupResult) -> None:
     minute, batch_id = keys.parse_processing_key(pkey)
     raw = client.hgetall(pkey)
+    rejected = 0
     if raw:
-        requests, deliveries = _parse(raw)
-        if _commit(minute, batch_id, requests, deliveries):
+        parsed = parse(raw)
+        committed = _commit(minute, batch_id, parsed)
+        if committed is not None:
+            requests, deliveries, rejected = committed
             result.batches += 1
             result.rows += len(requests)
-            result.requests += sum(v[0] for v in requests.values())
-            result.deliveries += sum(deliveries.values())
+            result.requests += sum(row["requests"] for row in requests)
+            result.deliveries += sum(row["delivered"] for row in deliveries)
+            result.rejected += rejected
         else:
             result.already_done += 1
+            batch = db.session.get(RollupBatch, batch_id)
+            rejected = batch.rejected if batch is not None else 0
+            db.session.rollback()  # end the read transaction
     _pause("after_commit")
-    pipe = client.pipeline(transaction=True)
-    pipe.delete(pkey)
-    pipe.srem(keys.PROCESSING_SET, pkey)
-    pipe.execute()
+    client.register_script(_FORGET)(keys=[pkey, keys.PROCESSING_SET, keys.REJECTED_ROWS],
+                                    args=[rejected])
 
 
-def _commit(minute: int, batch_id: str, requests: dict, deliveries: dict) -> bool:
-    """One transaction: record the batch, add its rows. False if it was recorded before."""
+def _commit(minute: int, batch_id: str, parsed: ParsedBatch):
+    """One transaction: record the batch, add its rows, keep what was set aside.
+
+    Returns (request rows, delivery rows, fields set aside) as committed, or
+    None if the batch was recorded before.
+    """
     start = minute_start(minute)
     session = db.session
+    batch = RollupBatch(batch_id=batch_id, minute=start, requests=0)
     try:
-        session.add(RollupBatch(batch_id=batch_id, minute=start,
-                                requests=sum(v[0] for v in requests.values())))
+        session.add(batch)
         session.flush()
     except IntegrityError:
         session.rollback()
         log.info("rollup: batch %s (minute %s) was already committed; deleting its key",
                  batch_id, start.isoformat())
-        return False
+        return None
     try:
-        hour = start.replace(minute=0)
-        day = start.date()
-        _upsert(RequestMetricMinute, ["minute", "endpoint", "method", "status_class"],
-                ["requests", "latency_us"],
-                [{"minute": start, "endpoint": rule[:255], "method": method,
-                  "status_class": sc, "hour": hour, "day": day,
-                  "requests": v[0], "latency_us": v[1]}
-                 for (rule, method, sc), v in requests.items()])
-        _upsert(SignalDeliveryDaily, ["day", "user_id"], ["delivered"],
-                [{"day": day, "user_id": uid, "delivered": n} for uid, n in deliveries.items()])
+        rejected = list(parsed.rejected)
+        hour, day = start.replace(minute=0), start.date()
+        requests = [{"minute": start, "endpoint": rule, "method": method,
+                     "status_class": sc, "hour": hour, "day": day,
+                     "requests": v[0], "latency_us": v[1]}
+                    for (rule, method, sc), v in parsed.requests.items()]
+        deliveries = [{"day": day, "user_id": uid, "delivered": n}
+                      for uid, n in parsed.deliveries.items()]
+        requests, deliveries = _add_rows(batch_id, requests, deliveries, rejected)
+        batch.requests = sum(row["requests"] for row in requests)
+        batch.rejected = len(rejected)
+        if rejected:
+            _set_aside(batch_id, start, rejected)
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    return True
+    return requests, deliveries, len(rejected)
+
+
+def _add_rows(batch_id: str, requests: list[dict], deliveries: list[dict],
+              rejected: list[Rejected]) -> tuple[list[dict], list[dict]]:
+    """Upsert all rows at once; if the database refuses that, row by row. Returns what landed."""
+    try:
+        with db.session.begin_nested():
+            _upsert_requests(requests)
+            _upsert_deliveries(deliveries)
+        return requests, deliveries
+    except _BATCH_REFUSALS as exc:
+        if _is_outage(exc):
+            raise
+        log.warning("rollup: the database refused batch %s (%s); retrying its %d row(s) one by one",
+                    batch_id, exc.__class__.__name__, len(requests) + len(deliveries))
+    landed_requests = _one_by_one(_upsert_requests, requests, rejected,
+                                  lambda r: (request_field_text((r["endpoint"], r["method"],
+                                                                 r["status_class"])),
+                                             request_value_text((r["requests"], r["latency_us"]))))
+    landed_deliveries = _one_by_one(_upsert_deliveries, deliveries, rejected,
+                                    lambda r: (keys.delivered_field(r["user_id"]),
+                                               str(r["delivered"])))
+    return landed_requests, landed_deliveries
+
+
+def _one_by_one(upsert, rows: list[dict], rejected: list[Rejected], describe) -> list[dict]:
+    landed = []
+    for row in rows:
+        try:
+            with db.session.begin_nested():
+                upsert([row])
+            landed.append(row)
+        except _ROW_REFUSALS as exc:
+            if _is_outage(exc):
+                raise
+            field, value = describe(row)
+            rejected.append(Rejected(field, value,
+                                     f"refused by the database: {exc.__class__.__name__}"))
+    return landed
+
+
+def _is_outage(exc: BaseException) -> bool:
+    return isinstance(exc, OperationalError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated)
+
+
+def _upsert_requests(rows: list[dict]) -> None:
+    _upsert(RequestMetricMinute, ["minute", "endpoint", "method", "status_class"],
+            ["requests", "latency_us"], rows)
+
+
+def _upsert_deliveries(rows: list[dict]) -> None:
+    _upsert(SignalDeliveryDaily, ["day", "user_id"], ["delivered"], rows)
+
+
+def _set_aside(batch_id: str, start: datetime, rejected: list[Rejected]) -> None:
+    """Keep (the first MAX_KEPT_PER_BATCH of) the batch's set-aside fields, and say so."""
+    db.session.add_all(RollupRejectedRow(batch_id=batch_id, minute=start, field=printable(r.field),
+                                         value=printable(r.value), reason=r.reason[:255])
+                       for r in rejected[:MAX_KEPT_PER_BATCH])
+    sample = "; ".join(f"{r.field[:80]!r}: {r.reason}" for r in rejected[:3])
+    log.warning("rollup: set aside %d counter field(s) of minute %s (batch %s), kept in "
+                "rollup_rejected_rows: %s%s", len(rejected), start.isoformat(), batch_id, sample,
+                "; ..." if len(rejected) > 3 else "")
 
 
 def _upsert(model, key_columns: list[str], add_columns: list[str], rows: list[dict]) -> None:
@@ -220,6 +315,11 @@ def _pause(point: str) -> None:
     if name == point:
         redis_store.client.set(f"{keys.PREFIX}paused:{point}", os.getpid())
         time.sleep(float(seconds or 30))
+
+
+def rejected_rows_total(client) -> int:
+    """Counter fields every rollup so far has set aside (kept in Redis for /metrics)."""
+    return int(client.get(keys.REJECTED_ROWS) or 0)
 
 
 def rollup_lag_seconds(client, now: float | None = None) -> float:

@@ -3,4 +3,5 @@ from app.sqlbase import Base, utcnow  # noqa: F401
 from app.models.user import User  # noqa: F401
 from app.models.security import AuditLog, FailedLogin, LoginLock, RevokedToken  # noqa: F401
 from app.models.signal import Signal  # noqa: F401
-from app.models.request_metrics import RequestMetricMinute, RollupBatch, SignalDeliveryDaily  # noqa: F401
+from app.models.request_metrics import (  # noqa: F401
+    RequestMetricMinute, RollupBatch, RollupRejectedRow, SignalDeliveryDaily)

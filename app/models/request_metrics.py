@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, Integer, SmallInteger, String
+from sqlalchemy import BigInteger, Date, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -48,4 +48,29 @@ class RollupBatch(db.Model):
     batch_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     minute: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Counter fields of the batch set aside (see RollupRejectedRow), so a rollup
+    # that finds the batch already committed still knows how many to report.
+    rejected: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     rolled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class RollupRejectedRow(db.Model):
+    """A counter field the rollup set aside instead of letting it block its minute.
+
+    Malformed (not a field our request hook writes, or a value out of range) or
+    refused by the database. Committed with its batch, so it is recorded exactly
+    once; the field and value are stored escaped (no NUL, valid UTF-8) and cut
+    to ``RollupRejectedRow.MAX_TEXT`` characters. ``flask --app wsgi metrics
+    rejected`` lists them; they are pruned with the batches after 30 days.
+    """
+
+    __tablename__ = "rollup_rejected_rows"
+    MAX_TEXT = 1000
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[str] = mapped_column(String(64), index=True)
+    minute: Mapped[datetime] = mapped_column(UTCDateTime())
+    field: Mapped[str] = mapped_column(Text)
+    value: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(String(255))
+    rejected_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
