@@ -7,6 +7,8 @@ refuses to start without real secrets and real service URLs.
 
 Every config honours ``DATABASE_URL``, ``REDIS_URL``, ``ARGO_URL``,
 ``SECRET_KEY``, ``JWT_SECRET_KEY`` and ``ARGO_DB_PATH`` when they are set.
+Outside production, unset secrets are generated once per instance and kept
+under ``instance/`` (0600), never a constant in the source.
 """
 from __future__ import annotations
 
@@ -14,14 +16,26 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent
-INSTANCE_DIR = BASE_DIR / "instance"
+from instance_files import instance_dir, instance_secret
+from secret_strength import secret_problem
 
-# The embedded Redis the ./run launcher starts listens here, so `flask` CLI
-# commands run from another terminal reach the same Redis as the stack.
-EMBEDDED_REDIS_URL = "redis://127.0.0.1:6390/0"
-DEV_SECRET = "dev-only-secret-not-for-production-use!!"
-MIN_SECRET_BYTES = 32
+BASE_DIR = Path(__file__).resolve().parent
+
+# The embedded Redis the ./run launcher starts listens on loopback and requires
+# the password kept in <instance>/redis.password, so `flask` CLI commands,
+# Celery and the apps run from another terminal reach the same Redis as the
+# stack by reading that file.
+EMBEDDED_REDIS_PORT = 6390
+EMBEDDED_REDIS_PASSWORD_FILE = "redis.password"
+# Generated per instance when SECRET_KEY / JWT_SECRET_KEY are unset (not in production).
+INSTANCE_SECRET_FILES = {"SECRET_KEY": "secret_key", "JWT_SECRET_KEY": "jwt_secret_key"}
+
+
+def embedded_redis_url(directory: Path | str | None = None) -> str:
+    """The embedded Redis's URL, password included (generated on first use, 0600)."""
+    password = instance_secret(EMBEDDED_REDIS_PASSWORD_FILE, directory)
+    port = int(os.environ.get("EMBEDDED_REDIS_PORT") or EMBEDDED_REDIS_PORT)
+    return f"redis://:{password}@127.0.0.1:{port}/0"
 
 
 def _bool(value) -> bool:
@@ -40,6 +54,7 @@ def normalise_database_url(url: str) -> str:
 # Environment variable -> (config key, type). Read when an app is built, not
 # at import, so a process (or a test) that sets them later is honoured.
 ENV_SETTINGS = {
+    "INSTANCE_DIR": ("INSTANCE_DIR", str),
     "SECRET_KEY": ("SECRET_KEY", str),
     "JWT_SECRET_KEY": ("JWT_SECRET_KEY", str),
     "DATABASE_URL": ("DATABASE_URL", str),
@@ -102,15 +117,17 @@ class Config:
     APP_ENV = "base"
     TESTING = False
     DEBUG = False
-    SECRET_KEY = DEV_SECRET
-    JWT_SECRET_KEY = DEV_SECRET
+    # None = generated per instance (finalise); production requires strong ones.
+    SECRET_KEY = None
+    JWT_SECRET_KEY = None
+    INSTANCE_DIR = None  # None = instance_files.instance_dir()
 
     # DATABASE_URL / REDIS_URL stay None unless given; finalise() turns them
     # into the embedded defaults, except in production where they are required.
     DATABASE_URL = None
     REDIS_URL = None
     ARGO_URL = "http://127.0.0.1:5001"
-    ARGO_DB_PATH = str(INSTANCE_DIR / "argo.db")
+    ARGO_DB_PATH = None  # None = <instance>/argo.db
     ARGO_API_KEY = None
     # Alpine -> Argo client (app/services/argo_client.py). One pooled
     # requests.Session per process; pool_maxsize must be >= gunicorn threads
@@ -245,8 +262,14 @@ class Config:
     @classmethod
     def finalise(cls, config: dict) -> None:
         """Derive the settings that depend on others."""
-        config["DATABASE_URL"] = config.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'alpine.db'}"
-        config["REDIS_URL"] = config.get("REDIS_URL") or EMBEDDED_REDIS_URL
+        instance = Path(config.get("INSTANCE_DIR") or instance_dir())
+        config["INSTANCE_DIR"] = str(instance)
+        for name, filename in INSTANCE_SECRET_FILES.items():
+            if not config.get(name):
+                config[name] = instance_secret(filename, instance)
+        config["ARGO_DB_PATH"] = config.get("ARGO_DB_PATH") or str(instance / "argo.db")
+        config["DATABASE_URL"] = config.get("DATABASE_URL") or f"sqlite:///{instance / 'alpine.db'}"
+        config["REDIS_URL"] = config.get("REDIS_URL") or embedded_redis_url(instance)
         uri = config.setdefault("SQLALCHEMY_DATABASE_URI", normalise_database_url(config["DATABASE_URL"]))
 
         engine = {
@@ -266,15 +289,15 @@ class Config:
             )
         elif uri.startswith("sqlite"):
             engine["connect_args"] = {"timeout": 15}
-            INSTANCE_DIR.mkdir(exist_ok=True)
         engine.update(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         config["SQLALCHEMY_ENGINE_OPTIONS"] = engine
 
         config["JWT_ACCESS_TOKEN_EXPIRES"] = timedelta(seconds=config["JWT_ACCESS_TOKEN_SECONDS"])
         config["JWT_REFRESH_TOKEN_EXPIRES"] = timedelta(seconds=config["JWT_REFRESH_TOKEN_SECONDS"])
 
-        # Flask-Caching over the same Redis, with the sub-second socket timeouts.
-        config.setdefault("CACHE_TYPE", "RedisCache")
+        # Flask-Caching over the same Redis, with the sub-second socket timeouts,
+        # storing JSON only (app/json_cache.py: whoever writes to Redis must not run code here).
+        config.setdefault("CACHE_TYPE", "app.json_cache.JSONRedisCache")
         config["CACHE_REDIS_URL"] = config["REDIS_URL"]
         config["CACHE_KEY_PREFIX"] = "alpine:"
         config["CACHE_OPTIONS"] = {
@@ -314,11 +337,10 @@ class ProductionConfig(Config):
 
     @classmethod
     def finalise(cls, config: dict) -> None:
-        problems = []
-        for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
-            value = config.get(name) or ""
-            if value == DEV_SECRET or len(value.encode()) < MIN_SECRET_BYTES:
-                problems.append(f"{name} must be a secret of at least {MIN_SECRET_BYTES} bytes")
+        # Never generated here: every process of a production deployment must
+        # share the same secrets, so they come from the environment.
+        problems = [p for p in (secret_problem(name, config.get(name))
+                                for name in ("SECRET_KEY", "JWT_SECRET_KEY")) if p]
         for name in ("DATABASE_URL", "REDIS_URL"):
             if not config.get(name):
                 problems.append(f"{name} must be set")

@@ -14,6 +14,7 @@ from flask import Flask
 from sqlalchemy import event
 
 from app.extensions import db
+from instance_files import private_file
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,18 @@ def _release_session(_exc) -> None:
         db.session.registry.clear()
 
 
+def _private_sqlite_file(database: str | None) -> None:
+    """Create the SQLite file 0600 before SQLite does (it would use 0644 under the
+    usual umask); its -wal/-shm files inherit the mode. Memory databases and
+    ``file:`` URIs are left alone."""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        private_file(database)
+
+
 def init_app(app: Flask) -> None:
     app.teardown_appcontext(_release_session)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
+            # The engine's URL: Flask-SQLAlchemy has made a relative path absolute.
+            _private_sqlite_file(db.engine.url.database)
             event.listen(db.engine, "connect", _enable_sqlite_pragmas)

@@ -1,16 +1,21 @@
-"""Argo's configuration: defaults, then environment, then the caller's dict."""
+"""Argo's configuration: defaults, then environment, then the caller's dict.
+
+``APP_ENV=production`` (the same variable Alpine reads) makes Argo refuse to
+start without a strong ``ARGO_API_KEY``: in production its API is never open.
+"""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from instance_files import instance_dir
+from secret_strength import secret_problem
 
 
 def load_config(overrides: dict | None = None) -> dict:
     config = {
-        # SPEC: ARGO_DB_PATH is honoured when set; default instance/argo.db.
-        "ARGO_DB_PATH": os.environ.get("ARGO_DB_PATH") or str(REPO_ROOT / "instance" / "argo.db"),
+        "APP_ENV": (os.environ.get("APP_ENV") or "development").lower(),
+        # ARGO_DB_PATH is honoured when set; default <instance>/argo.db.
+        "ARGO_DB_PATH": os.environ.get("ARGO_DB_PATH") or str(instance_dir() / "argo.db"),
         "ARGO_API_KEY": os.environ.get("ARGO_API_KEY") or None,
         # Comma-separated allowed origins; CORS stays off when unset (http_security.py).
         "CORS_ORIGINS": os.environ.get("CORS_ORIGINS") or None,
@@ -26,4 +31,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "OPENAPI_REDOC_URL": "https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js",
     }
     config.update(overrides or {})
+    if config["APP_ENV"] == "production":
+        problem = secret_problem("ARGO_API_KEY", config.get("ARGO_API_KEY"))
+        if problem:
+            raise RuntimeError(f"refusing to start in production: {problem}")
     return config

@@ -22,6 +22,8 @@ import sqlite3
 import threading
 from collections.abc import Iterable
 
+from instance_files import private_file
+
 from .model import PREMIUM_CONFIDENCE, to_payload
 
 BUSY_TIMEOUT_MS = 5000
@@ -101,6 +103,8 @@ class SignalStore:
 
     # -- connections -------------------------------------------------------
     def _open(self) -> sqlite3.Connection:
+        if self.path != ":memory:" and not self.path.startswith("file:"):
+            private_file(self.path)  # 0600 before SQLite creates it 0644 (the -wal/-shm follow)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                timeout=BUSY_TIMEOUT_MS / 1000)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")

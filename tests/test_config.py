@@ -4,7 +4,13 @@ import pytest
 from app import create_app
 from config import ProductionConfig, config_for
 
-STRONG = "x" * 32
+STRONG = "0123456789abcdefghijklmnopqrstuv"  # 32 bytes, 32 distinct characters
+
+
+@pytest.fixture(autouse=True)
+def _own_instance_dir(tmp_path, monkeypatch):
+    # Development builds generate secrets under the instance dir: never the repository's.
+    monkeypatch.setenv("INSTANCE_DIR", str(tmp_path / "instance"))
 
 
 def test_app_env_picks_the_class(monkeypatch):
@@ -27,13 +33,15 @@ def test_environment_variables_are_read_when_the_app_is_built(monkeypatch):
     assert cfg["CELERY"]["broker_url"] == cfg["REDIS_URL"]
 
 
-def test_embedded_default_is_sqlite_and_embedded_redis(monkeypatch):
-    for var in ("DATABASE_URL", "REDIS_URL"):
+def test_embedded_default_is_sqlite_and_embedded_redis(monkeypatch, tmp_path):
+    for var in ("DATABASE_URL", "REDIS_URL", "EMBEDDED_REDIS_PORT"):
         monkeypatch.delenv(var, raising=False)
     cfg = config_for("development").build()
-    assert cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
-    assert cfg["SQLALCHEMY_DATABASE_URI"].endswith("instance/alpine.db")
-    assert cfg["REDIS_URL"] == "redis://127.0.0.1:6390/0"
+    assert cfg["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'instance' / 'alpine.db'}"
+    # The embedded Redis on loopback, with the instance's generated password.
+    password = (tmp_path / "instance" / "redis.password").read_text().strip()
+    assert len(password) >= 32
+    assert cfg["REDIS_URL"] == f"redis://:{password}@127.0.0.1:6390/0"
 
 
 @pytest.mark.parametrize("overrides, complaint", [

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import contextlib
-import pickle
+import json
 
 import pytest
 import redis
@@ -60,9 +60,9 @@ def test_a_cache_hit_performs_no_user_query(app, client, logged_in_user, redis_c
         assert len(seen) == 1  # five hits, no more queries
     after = lookups()
     assert after["miss"] - before["miss"] == 1 and after["hit"] - before["hit"] == 5
-    # What is cached: a plain dict of public fields in Flask-Caching's format; no hash.
+    # What is cached: a plain dict of public fields, as JSON (never a pickle); no hash.
     raw = redis.Redis.from_url(app.config["REDIS_URL"]).get(f"alpine:user:{logged_in_user.id}")
-    cached = pickle.loads(raw[1:]) if raw.startswith(b"!") else pickle.loads(raw)
+    cached = json.loads(raw)
     assert isinstance(cached, dict) and "password_hash" not in cached
     assert cached["email"] == logged_in_user.email
     assert 0 < redis_client.ttl(f"alpine:user:{logged_in_user.id}") <= 300
