@@ -1,4 +1,4 @@
-"""Login throttling: per email (5 / 15 min) and per IP (30 / 15 min)."""
+"""Login throttling: per (email, IP) (5 / 15 min) and per IP (30 / 15 min)."""
 from __future__ import annotations
 
 from sqlalchemy import func, select
