@@ -88,6 +88,7 @@ ENV_SETTINGS = {
     "METRICS_MAX_BUFFERED_KEYS": ("METRICS_MAX_BUFFERED_KEYS", int),
     "METRICS_ROLLUP_GRACE_SECONDS": ("METRICS_ROLLUP_GRACE_SECONDS", float),
     "METRICS_ROLLUP_PAUSE": ("METRICS_ROLLUP_PAUSE", str),
+    "METRICS_TOKEN": ("METRICS_TOKEN", str),
     "LOGIN_MAX_FAILURES_PER_EMAIL_IP": ("LOGIN_MAX_FAILURES_PER_EMAIL_IP", int),
     "LOGIN_MAX_FAILURES_PER_IP": ("LOGIN_MAX_FAILURES_PER_IP", int),
     "LOGIN_MAX_FAILURES_PER_EMAIL": ("LOGIN_MAX_FAILURES_PER_EMAIL", int),
@@ -223,6 +224,9 @@ class Config:
     # Tests only (honoured when TESTING): "<point>:<seconds>" pauses the rollup
     # at after_claim / after_commit so a test can SIGKILL the worker there.
     METRICS_ROLLUP_PAUSE = None
+    # When set, GET /metrics requires "Authorization: Bearer <METRICS_TOKEN>"
+    # (production warns at start when it is not set).
+    METRICS_TOKEN = None
     ANALYTICS_CACHE_SECONDS = 300
     # Widest range GET /api/admin/metrics/requests answers, per granularity.
     METRICS_QUERY_MAX_DAYS = {"hour": 31, "day": 400}

@@ -14,13 +14,21 @@ hook's buffered/dropped increments), and two figures of the rollup, which
 runs in the Celery worker, read from Redis at scrape time so they are the same
 whichever worker answers: ``alpine_metrics_rollup_lag_seconds`` and
 ``alpine_rollup_rejected_rows_total`` (counter fields the rollup set aside).
+
+With ``METRICS_TOKEN`` set, a scrape must send ``Authorization: Bearer
+<token>`` (401 ``token_missing`` / ``token_invalid`` otherwise, compared in
+constant time); production logs a warning at start when it is not set, since
+/metrics then tells anyone the endpoints, traffic and error rates.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
+import hmac
 import logging
 import os
 
-from flask import Flask
+from flask import Flask, request
 from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -116,10 +124,46 @@ class _GunicornMetrics(_ScrapeMixin, GunicornInternalPrometheusMetrics):
     pass
 
 
+def _digest(value: str) -> bytes:
+    # Compare digests, not the strings: equal lengths, so the time taken does
+    # not even tell the token's length.
+    return hashlib.sha256(value.encode("utf-8", "surrogateescape")).digest()
+
+
+def bearer_token_required(token: str):
+    """A view decorator: 401 JSON unless ``Authorization: Bearer <token>``."""
+    from argo_app.http_errors import error_response
+
+    expected = _digest(token)
+    challenge = {"WWW-Authenticate": 'Bearer realm="metrics"'}
+
+    def decorator(view):
+        @functools.wraps(view)
+        def guarded(*args, **kwargs):
+            scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+            given = given.strip()
+            if scheme.lower() != "bearer" or not given:
+                return error_response(401, "token_missing",
+                                      "This endpoint requires Authorization: Bearer <metrics token>.",
+                                      headers=challenge)
+            if not hmac.compare_digest(_digest(given), expected):
+                return error_response(401, "token_invalid", "The metrics token is not valid.",
+                                      headers=challenge)
+            return view(*args, **kwargs)
+        return guarded
+    return decorator
+
+
 def init_app(app: Flask) -> None:
     """Create the exporter for this app (never at import time)."""
     options = dict(group_by="url_rule", excluded_paths=["^/health$"],
                    default_labels={}, defaults_prefix="flask")
+    token = app.config.get("METRICS_TOKEN")
+    if token:
+        options["metrics_decorator"] = bearer_token_required(token)
+    elif app.config.get("APP_ENV") == "production":
+        log.warning("METRICS_TOKEN is not set: %s is open to anyone who can reach this "
+                    "service; set it and give the token to your Prometheus scraper", PATH)
     if multiprocess_mode():
         exporter = _GunicornMetrics(app=None, path=PATH, **options)
     else:
