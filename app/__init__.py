@@ -10,9 +10,12 @@ from config import config_for
 
 def create_app(config: dict | None = None) -> Flask:
     """Build an Alpine app. ``config`` overrides the ``APP_ENV`` config class."""
+    from app import routing
+
     app = Flask(__name__)
     settings = dict(config or {})
     app.config.from_mapping(config_for(settings.pop("APP_ENV", None)).build(settings))
+    routing.init_app(app)  # bounded <int:...> ids; before any route is added
 
     configure_logging(app)
     register_extensions(app)

@@ -1,4 +1,8 @@
-"""GET /api/admin/users, PATCH /api/admin/users/<id> (admin guard: app/admin/__init__.py)."""
+"""GET /api/admin/users, GET and PATCH /api/admin/users/<id> (admin guard: app/admin/__init__.py).
+
+Ids in the path are bounded (app/routing.py): one past 64 bits is a 404 like
+any other unknown id.
+"""
 from __future__ import annotations
 
 from flask import request
@@ -9,6 +13,7 @@ from app.auth.routes import BEARER, account_error
 from app.auth.schemas import (AdminUserPageSchema, AdminUserQuerySchema, AdminUserUpdateSchema,
                               UserSchema)
 from app.services import users as user_service
+from argo_app.http_errors import APIError
 
 
 @blp.get("/users")
@@ -22,6 +27,19 @@ def list_users(args):
                                            args.get("q"))
     return {"items": items, "page": args["page"],
             "per_page": args["per_page"], "total": total}
+
+
+@blp.get("/users/<int:user_id>")
+@blp.response(200, UserSchema)
+@blp.alt_response(403, response="FORBIDDEN", description="forbidden: not an admin")
+@blp.alt_response(404, response="NOT_FOUND", description="no such user")
+@blp.doc(security=BEARER)
+def get_user(user_id):
+    """One user by id."""
+    user = user_service.get(user_id)
+    if user is None:
+        raise APIError(404, "not_found", "No such user.")
+    return user
 
 
 @blp.patch("/users/<int:user_id>")
