@@ -211,18 +211,28 @@ def banner() -> None:
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
+def install_stop_handlers() -> None:
+    """Installed explicitly, first thing.
+
+    A shell starts a background job (`./run &`) with SIGINT ignored; Python
+    then keeps SIG_IGN instead of its KeyboardInterrupt handler and the stack
+    would ignore Ctrl-C/SIGINT, so SIGINT and SIGTERM are always taken over. A
+    caught signal is also reset to the default in every child at exec, so
+    gunicorn and Celery do not inherit the SIG_IGN either. An ignored SIGHUP
+    is left alone: that is `nohup ./run`, asking to outlive the terminal.
+    """
+    for signum in STOP_SIGNALS:
+        if signum == signal.SIGHUP and signal.getsignal(signum) == signal.SIG_IGN:
+            continue
+        signal.signal(signum, _interrupt)
+
+
 def _interrupt(*_args) -> None:
     raise KeyboardInterrupt
 
 
 def main() -> int:
-    # Installed explicitly, first: a shell starts a background job (`./run &`,
-    # nohup, some supervisors) with SIGINT ignored, Python then keeps SIG_IGN
-    # instead of its KeyboardInterrupt handler, and the stack would ignore
-    # Ctrl-C/SIGINT. A caught signal is also reset to the default in every
-    # child at exec, so gunicorn and Celery do not inherit the SIG_IGN either.
-    for signum in STOP_SIGNALS:
-        signal.signal(signum, _interrupt)
+    install_stop_handlers()
     ensure_dir(INSTANCE / "logs")
     stack = Stack()
     try:
