@@ -123,7 +123,11 @@ class JSONObjectParser(FlaskParser):
     def load_json(self, req, schema):
         data = req.get_data(cache=True)
         if not data:
-            return super().load_json(req, schema)
+            if req.is_json:
+                # Announced JSON, sent nothing: that is not a JSON object (webargs
+                # would report each required field as missing, a 422).
+                raise APIError(400, "invalid_json", "The request body is empty; send a JSON object.")
+            return super().load_json(req, schema)  # no body at all: fields are missing (422)
         limit = req.max_content_length
         if req.content_length is None and limit is not None and len(data) >= limit:
             # A chunked body is cut off at the limit by werkzeug, silently; refuse it.
