@@ -2,8 +2,8 @@
 
 Storage goes through Flask-Caching (``app.extensions.cache``, RedisCache):
 key ``user:<id>`` under its ``CACHE_KEY_PREFIX`` ("alpine:"), value the plain
-dict of public fields (+ token_version) serialised by Flask-Caching's own
-serializer. The per-request read is folded into the one auth pipeline
+dict of public fields (+ token_version) serialised as JSON by the cache
+backend (app/json_cache.py: Redis is never trusted with a pickle). The per-request read is folded into the one auth pipeline
 (app/auth/request_auth.py), which therefore uses the cache backend's
 prefix and serializer (``full_key`` / ``dumps`` / ``loads``) on the app's
 Redis client (same REDIS_URL) so ``cache.get("user:1")`` and the pipeline
@@ -159,7 +159,14 @@ def loads(raw: bytes | None) -> dict | None:
     except Exception:  # a corrupt entry is a miss, not an error page
         log.warning("unreadable user cache entry; treating as a miss")
         return None
-    return value if isinstance(value, dict) else None
+    if not isinstance(value, dict):
+        return None
+    try:  # valid JSON but not a user (planted, or an older format): a miss, not a 500
+        CurrentUser.from_dict(value)
+    except (KeyError, TypeError, ValueError):
+        log.warning("user cache entry without a user's fields; treating as a miss")
+        return None
+    return value
 
 
 def load_from_db(user_id: int) -> dict | None:

@@ -64,6 +64,14 @@ def test_a_forged_admin_entry_in_the_user_cache_grants_nothing(app, client, logg
     assert json.loads(_raw(app).get(_user_key(logged_in_user.id)))["is_admin"] is False
 
 
+def test_planted_json_that_is_not_a_user_is_a_miss(app, client, logged_in_user):
+    for planted in (b'{"x":1}', b'[1,2]', b'"admin"', b'{"id":"one","email":1}', b"\xff\xfe"):
+        _raw(app).set(_user_key(logged_in_user.id), planted, ex=300)
+        resp = client.get("/api/users/me", headers=logged_in_user.headers)
+        assert resp.status_code == 200, (planted, resp.get_json())
+        assert resp.get_json()["email"] == logged_in_user.email
+
+
 def test_planted_pickles_in_the_analytics_cache_are_a_miss(app, client, auth, tmp_path):
     admin = auth.admin()
     marker = tmp_path / "pwned"
