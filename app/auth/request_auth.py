@@ -27,8 +27,9 @@ re-uses it; nothing is counted twice). Round trips per authenticated request:
 
 Decisions, in order: revoked session or stale ``tv`` claim (password
 changed) -> 401 token_revoked; unknown user -> 401 token_invalid; inactive
-user -> 403 inactive_user; over quota -> 429 quota_exceeded. A refused
-request on /api/signals/* gives its quota increment back.
+user -> 403 inactive_user; over quota -> 429 quota_exceeded. A request on
+/api/signals/* that is not answered 2xx (refused by auth, over quota, bad
+parameters, tier_required, an error) gives its quota increment back.
 """
 from __future__ import annotations
 
@@ -231,9 +232,21 @@ def quota_hook():
 
 
 def quota_headers(response):
+    """Only an answered feed request (2xx) uses the quota.
+
+    The slot is taken atomically up front (the INCR in the auth pipeline), so
+    concurrent requests can never exceed the quota; a request that ends in
+    anything but a 2xx (bad parameters, tier_required, quota_exceeded, a 5xx)
+    gives its slot back here: one more Redis call, on those responses only.
+    """
     quota = _get(QUOTA_ATTR)
     if quota is not None:
         limit, count = quota
+        if not 200 <= response.status_code < 300:
+            state: AuthState | None = _get(STATE_ATTR)
+            if state is not None and state.quota_count:
+                _undo_quota(state)
+                count -= 1  # Remaining as it was before this request
         response.headers["X-RateLimit-Limit"] = str(limit)
         response.headers["X-RateLimit-Remaining"] = str(max(0, limit - count))
     return response
