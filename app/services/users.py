@@ -1,8 +1,9 @@
 """Every write to a user goes through here (API, admin API, CLI).
 
-Each writer commits and then, in the same code path, deletes the user's cache
-entry (``user_cache.invalidate``), so the change is seen on that user's very
-next request. Admin/operator changes write an ``audit_log`` row in the same
+Each writer commits and then, in the same code path, invalidates the user's
+cache entry (``user_cache.invalidate``: a new generation token, then a
+delete, so no reader that read the row before the commit can store it after),
+and the change is seen on that user's very next request. Admin/operator changes write an ``audit_log`` row in the same
 transaction as the change.
 """
 from __future__ import annotations
