@@ -9,7 +9,9 @@ be reached the run stops at once with a clear message: nothing is skipped.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
 import threading
 import uuid
 
@@ -25,6 +27,15 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@1
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 REDIS_TEST_DB = int(os.environ.get("REDIS_TEST_DB", "9"))
 RUN_DB_NAME = f"alpine_test_{uuid.uuid4().hex[:10]}"
+
+
+def pytest_configure(config):
+    # Apps built from the environment (workers.celery_app, wsgi) generate the
+    # development instance's secrets and SQLite file: in a directory of this
+    # run's own, never the checkout's instance/.
+    if not os.environ.get("INSTANCE_DIR"):
+        os.environ["INSTANCE_DIR"] = tempfile.mkdtemp(prefix="alpine-test-instance-")
+        config.add_cleanup(lambda: shutil.rmtree(os.environ.pop("INSTANCE_DIR"), ignore_errors=True))
 
 
 def pytest_sessionstart(session):
