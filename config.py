@@ -90,7 +90,7 @@ class Config:
     ARGO_URL = "http://127.0.0.1:5001"
     ARGO_DB_PATH = str(INSTANCE_DIR / "argo.db")
     ARGO_API_KEY = None
-    # Alpine -> Argo client (app/services/argo_client.py). One pooled
+    # Alpine -> Argo client (app/feed/argo_client.py). One pooled
     # requests.Session per process; pool_maxsize must be >= gunicorn threads
     # (pool_block=True: a thread waits for a free connection, Argo sees at most
     # this many per worker).
@@ -106,7 +106,7 @@ class Config:
     # Bench/test only: False = the naive way, a new connection per request.
     ARGO_CLIENT_POOLED = True
     ARGO_CA_BUNDLE = None  # PEM file to verify an https:// ARGO_URL against
-    # The local signals copy (app/services/signal_sync.py, signal_feed.py).
+    # The local signals copy (app/feed/signal_sync.py, signal_feed.py).
     SIGNAL_SYNC_PAGE_SIZE = 500  # Argo's max limit
     SIGNAL_SYNC_MAX_PAGES = 20
     SIGNAL_SCAN_MAX = 2000  # starter feed: most raw Argo signals scanned per request
@@ -154,7 +154,7 @@ class Config:
     # Accounts: user cache, revocation cache, throttling, quotas.
     USER_CACHE_TTL = 300
     # How long Redis may remember "this login is NOT revoked" (bounds the
-    # staleness window when a logout could not reach Redis; see app/services/tokens.py).
+    # staleness window when a logout could not reach Redis; see app/accounts/tokens.py).
     REVOCATION_NEGATIVE_TTL = 60
     # After a Redis error, skip Redis reads for this long (per process) and use
     # SQL / in-process counters, so a hung Redis costs one timeout, not one per request.
@@ -162,7 +162,7 @@ class Config:
     LOGIN_MAX_FAILURES_PER_EMAIL = 5
     LOGIN_MAX_FAILURES_PER_IP = 30
     LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
-    # {"starter": 5} overrides app/tiers.py daily quotas (tests, special deals).
+    # {"starter": 5} overrides app/accounts/tiers.py daily quotas (tests, special deals).
     TIER_QUOTA_OVERRIDES: dict = {}
 
     CACHE_DEFAULT_TIMEOUT = 300
@@ -192,9 +192,9 @@ class Config:
         "broker_connection_retry_on_startup": True,
         "include": ["workers.tasks"],
         "beat_schedule": {
-            # Fill Alpine's local signals copy from Argo (app/services/signal_sync.py).
+            # Fill Alpine's local signals copy from Argo (app/feed/signal_sync.py).
             "signals-sync": {"task": "signals.sync", "schedule": 30.0},
-            # Drop revocations whose tokens have expired anyway (app/services/tokens.py).
+            # Drop revocations whose tokens have expired anyway (app/accounts/tokens.py).
             "prune-revoked-tokens": {"task": "accounts.prune_revoked_tokens", "schedule": 3600.0},
             # Closed minutes of request counters: Redis -> SQL, exactly once (app/metrics/rollup.py).
             "metrics-rollup": {"task": "metrics.rollup", "schedule": 60.0},

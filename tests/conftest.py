@@ -215,7 +215,7 @@ class AuthActions:
 
     def create_user(self, email=None, password=DEFAULT_PASSWORD, *, tier="starter",
                     is_admin=False, full_name="Test User"):
-        from app.services import users as user_service
+        from app.accounts import users as user_service
 
         with self.app.app_context():
             user = user_service.create_user(email or self._email("user"), password, full_name,
@@ -224,8 +224,8 @@ class AuthActions:
 
     def tokens_for(self, user_id):
         from app.extensions import db
-        from app.models.user import User
-        from app.services.tokens import issue_tokens
+        from app.accounts.models import User
+        from app.accounts.tokens import issue_tokens
 
         with self.app.app_context():
             return issue_tokens(db.session.get(User, user_id))

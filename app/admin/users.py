@@ -5,10 +5,10 @@ from flask import request
 from flask_jwt_extended import current_user
 
 from app.admin import blp
-from app.auth.routes import BEARER, account_error
-from app.auth.schemas import (AdminUserPageSchema, AdminUserQuerySchema, AdminUserUpdateSchema,
+from app.accounts.auth_views import BEARER, account_error
+from app.accounts.schemas import (AdminUserPageSchema, AdminUserQuerySchema, AdminUserUpdateSchema,
                               UserSchema)
-from app.services import users as user_service
+from app.accounts import users as user_service
 
 
 @blp.get("/users")
