@@ -31,9 +31,12 @@ def _bool(value) -> bool:
 
 
 def normalise_database_url(url: str) -> str:
-    # Heroku-style URLs say "postgres://", which SQLAlchemy 2 no longer accepts.
-    if url.startswith("postgres://"):
-        return "postgresql://" + url[len("postgres://"):]
+    """Plain PostgreSQL URLs use psycopg 3 (SQLAlchemy's default driver for
+    ``postgresql://`` is psycopg2, which we do not install). Heroku-style
+    ``postgres://`` URLs, which SQLAlchemy 2 no longer accepts, are read too."""
+    for scheme in ("postgres://", "postgresql://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme):]
     return url
 
 

@@ -19,9 +19,13 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
+from config import normalise_database_url
+
 pytest_plugins = ["tests.log_hygiene"]
 
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+# psycopg 3 (postgresql+psycopg://), as the apps use it.
+TEST_DATABASE_URL = normalise_database_url(
+    os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"))
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 REDIS_TEST_DB = int(os.environ.get("REDIS_TEST_DB", "9"))
 RUN_DB_NAME = f"alpine_test_{uuid.uuid4().hex[:10]}"

@@ -175,7 +175,10 @@ def _insert_statement(rows: list[dict]):
     module = {"postgresql": postgresql, "sqlite": sqlite}.get(dialect)
     if module is None:
         raise RuntimeError(f"no INSERT ... ON CONFLICT for dialect {dialect!r}")
-    return module.insert(Signal).values(rows).on_conflict_do_nothing(index_elements=["sha256"])
+    # RETURNING counts what was new: psycopg 3 reports rowcount -1 for a
+    # multi-row INSERT ... ON CONFLICT compiled by SQLAlchemy.
+    return (module.insert(Signal).values(rows).on_conflict_do_nothing(index_elements=["sha256"])
+            .returning(Signal.sha256))
 
 
 def store_new(signals: list[dict], *, use_recent: bool = True) -> int:
@@ -195,10 +198,10 @@ def store_new(signals: list[dict], *, use_recent: bool = True) -> int:
     unique: dict[str, dict] = {}
     for s in reversed(todo):
         unique.setdefault(s["sha256"], to_row(s))
-    result = db.session.execute(_insert_statement(list(unique.values())))
+    inserted = len(db.session.execute(_insert_statement(list(unique.values()))).all())
     db.session.commit()
     recent.add(unique)
-    return max(result.rowcount or 0, 0)
+    return inserted
 
 
 def forget_recent() -> None:
