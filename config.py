@@ -45,9 +45,12 @@ def _bool(value) -> bool:
 
 
 def normalise_database_url(url: str) -> str:
-    # Heroku-style URLs say "postgres://", which SQLAlchemy 2 no longer accepts.
-    if url.startswith("postgres://"):
-        return "postgresql://" + url[len("postgres://"):]
+    """Plain PostgreSQL URLs use psycopg 3 (SQLAlchemy's default driver for
+    ``postgresql://`` is psycopg2, which we do not install). Heroku-style
+    ``postgres://`` URLs, which SQLAlchemy 2 no longer accepts, are read too."""
+    for scheme in ("postgres://", "postgresql://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme):]
     return url
 
 
@@ -130,7 +133,7 @@ class Config:
     ARGO_URL = "http://127.0.0.1:5001"
     ARGO_DB_PATH = None  # None = <instance>/argo.db
     ARGO_API_KEY = None
-    # Alpine -> Argo client (app/services/argo_client.py). One pooled
+    # Alpine -> Argo client (app/feed/argo_client.py). One pooled
     # requests.Session per process; pool_maxsize must be >= gunicorn threads
     # (pool_block=True: a thread waits for a free connection, Argo sees at most
     # this many per worker).
@@ -146,7 +149,7 @@ class Config:
     # Bench/test only: False = the naive way, a new connection per request.
     ARGO_CLIENT_POOLED = True
     ARGO_CA_BUNDLE = None  # PEM file to verify an https:// ARGO_URL against
-    # The local signals copy (app/services/signal_sync.py, signal_feed.py).
+    # The local signals copy (app/feed/signal_sync.py, signal_feed.py).
     SIGNAL_SYNC_PAGE_SIZE = 500  # Argo's max limit
     SIGNAL_SYNC_MAX_PAGES = 20
     SIGNAL_SCAN_MAX = 2000  # starter feed: most raw Argo signals scanned per request
@@ -194,20 +197,20 @@ class Config:
     # Accounts: user cache, revocation cache, throttling, quotas.
     USER_CACHE_TTL = 300
     # How long Redis may remember "this login is NOT revoked" (bounds the
-    # staleness window when a logout could not reach Redis; see app/services/tokens.py).
+    # staleness window when a logout could not reach Redis; see app/accounts/tokens.py).
     REVOCATION_NEGATIVE_TTL = 60
     # After a Redis error, skip Redis reads for this long (per process) and use
     # SQL / in-process counters, so a hung Redis costs one timeout, not one per request.
     REDIS_BREAKER_SECONDS = 1.0
-    # Login throttling (app/services/login_throttle.py): failures per window that
+    # Login throttling (app/accounts/login_throttle.py): failures per window that
     # lock one (email, IP) pair, one IP (any email), and one email (any IP).
     LOGIN_MAX_FAILURES_PER_EMAIL_IP = 5
     LOGIN_MAX_FAILURES_PER_IP = 30
     LOGIN_MAX_FAILURES_PER_EMAIL = 50
     LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
-    # Registrations per source IP (app/services/registration_throttle.py).
+    # Registrations per source IP (app/accounts/registration_throttle.py).
     REGISTRATION_RATE_LIMIT = "10/hour"
-    # {"starter": 5} overrides app/tiers.py daily quotas (tests, special deals).
+    # {"starter": 5} overrides app/accounts/tiers.py daily quotas (tests, special deals).
     TIER_QUOTA_OVERRIDES: dict = {}
 
     CACHE_DEFAULT_TIMEOUT = 300
@@ -240,11 +243,11 @@ class Config:
         "broker_connection_retry_on_startup": True,
         "include": ["workers.tasks"],
         "beat_schedule": {
-            # Fill Alpine's local signals copy from Argo (app/services/signal_sync.py).
+            # Fill Alpine's local signals copy from Argo (app/feed/signal_sync.py).
             "signals-sync": {"task": "signals.sync", "schedule": 30.0},
-            # Drop revocations whose tokens have expired anyway (app/services/tokens.py).
+            # Drop revocations whose tokens have expired anyway (app/accounts/tokens.py).
             "prune-revoked-tokens": {"task": "accounts.prune_revoked_tokens", "schedule": 3600.0},
-            # Failed-login rows older than 90 days (app/services/login_throttle.py).
+            # Failed-login rows older than 90 days (app/accounts/login_throttle.py).
             "prune-failed-logins": {"task": "accounts.prune_failed_logins", "schedule": 86400.0},
             # Closed minutes of request counters: Redis -> SQL, exactly once (app/metrics/rollup.py).
             "metrics-rollup": {"task": "metrics.rollup", "schedule": 60.0},
@@ -300,8 +303,8 @@ class Config:
         config["JWT_REFRESH_TOKEN_EXPIRES"] = timedelta(seconds=config["JWT_REFRESH_TOKEN_SECONDS"])
 
         # Flask-Caching over the same Redis, with the sub-second socket timeouts,
-        # storing JSON only (app/json_cache.py: whoever writes to Redis must not run code here).
-        config.setdefault("CACHE_TYPE", "app.json_cache.JSONRedisCache")
+        # storing JSON only (app/core/json_cache.py: whoever writes to Redis must not run code here).
+        config.setdefault("CACHE_TYPE", "app.core.json_cache.JSONRedisCache")
         config["CACHE_REDIS_URL"] = config["REDIS_URL"]
         config["CACHE_KEY_PREFIX"] = "alpine:"
         config["CACHE_OPTIONS"] = {

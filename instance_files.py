@@ -1,6 +1,6 @@
 """The instance directory and the private files kept in it (secrets, SQLite files).
 
-Shared by Alpine (config.py, app/database.py), Argo (argo_app) and the
+Shared by Alpine (config.py, app/core/database.py), Argo (argo_app) and the
 embedded launcher, so it imports neither app. Everything here is created
 owner-only (files 0600, a new directory 0700): the secrets and the databases
 of a development instance are nobody else's business on a shared machine.

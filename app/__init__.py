@@ -10,7 +10,7 @@ from config import config_for
 
 def create_app(config: dict | None = None) -> Flask:
     """Build an Alpine app. ``config`` overrides the ``APP_ENV`` config class."""
-    from app import routing
+    from app.core import routing
 
     app = Flask(__name__)
     settings = dict(config or {})
@@ -33,11 +33,13 @@ def configure_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from app import database, metrics, models, sessions  # noqa: F401  (models: the schema, for Alembic)
-    from app.auth import request_auth
-    from app.celery_app import celery_init_app
+    from app import metrics, models  # noqa: F401  (models: the schema, for Alembic)
+    from app.accounts import request_auth
+    from app.core import database, sessions
+    from app.core.celery_app import celery_init_app
     from app.extensions import api, cache, db, jwt, migrate, redis_store
-    from argo_app import http_methods, http_security
+    from httpkit import methods as http_methods
+    from httpkit import security as http_security
 
     db.init_app(app)
     database.init_app(app)
@@ -58,21 +60,28 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from app import admin, auth, health, signals, users
+    from app import admin
+    from app.accounts import auth_views, user_views
+    from app.core import health
     from app.extensions import api
+    from app.feed import views as feed_views
 
     app.register_blueprint(health.blp)  # plain Flask: not part of the API document
-    for module in (auth, users, signals, admin):
+    for module in (auth_views, user_views, feed_views, admin):
         api.register_blueprint(module.blp)
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from app import errors
+    from app.core import errors
 
     errors.init_app(app)
 
 
 def register_commands(app: Flask) -> None:
-    from app.cli import register_commands as register
+    # One click group per domain: flask --app wsgi users|signals|metrics ...
+    from app.accounts.cli import users
+    from app.feed.cli import signals
+    from app.metrics.cli import metrics
 
-    register(app)
+    for group in (users, signals, metrics):
+        app.cli.add_command(group)

@@ -12,12 +12,12 @@ import threading
 import redis
 from flask import Flask
 from flask_caching import Cache
-from app.services.jwt_decode_cache import CachingJWTManager as JWTManager
+from app.accounts.jwt_decode_cache import CachingJWTManager as JWTManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
-from app.sqlbase import Base
-from argo_app.http_errors import Api
+from app.core.sqlbase import Base
+from httpkit.errors import Api
 
 
 class LazyRedis:

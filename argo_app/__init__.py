@@ -15,8 +15,11 @@ def create_app(config: dict | None = None) -> "Flask":
     """Build the Argo app. Opens no connection that outlives this call."""
     from flask import Flask
 
-    from . import auth, cli, http_methods, http_security, ops, views
-    from .http_errors import Api, register_error_handlers
+    from httpkit import methods as http_methods
+    from httpkit import security as http_security
+    from httpkit.errors import Api, register_error_handlers
+
+    from . import auth, cli, ops, views
     from .settings import load_config
     from .store import SignalStore
 

@@ -5,7 +5,7 @@ import hmac
 
 from flask import Flask, request
 
-from .http_errors import APIError
+from httpkit.errors import APIError
 
 
 def install_api_key_check(app: Flask) -> None:

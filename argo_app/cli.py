@@ -28,7 +28,7 @@ def _store():
 
 def _symbols(value: str | None):
     from .generator.engine import DEFAULT_SYMBOLS
-    from .schemas import SYMBOL_RE
+    from httpkit.schemas import SYMBOL_RE
 
     if not value:
         return DEFAULT_SYMBOLS

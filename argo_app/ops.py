@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from .http_errors import APIError, Blueprint
+from httpkit.errors import APIError, Blueprint
 from .schemas import StatusSchema
 
 blp = Blueprint("ops", __name__, description="Liveness and readiness")

@@ -10,9 +10,11 @@ import re
 import marshmallow as ma
 from flask import Response, current_app
 
-from .http_errors import APIError
-from .parsing import Blueprint
-from .schemas import LatestQuerySchema, SignalSchema
+from httpkit.errors import APIError
+from httpkit.parsing import Blueprint
+from httpkit.schemas import SignalSchema
+
+from .schemas import LatestQuerySchema
 
 blp = Blueprint("signals", __name__, url_prefix="/api/signals",
                 description="Trading signals, newest first")

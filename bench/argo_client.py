@@ -85,7 +85,7 @@ def prepare_alpine(database_url: str) -> str:
 
     from app import create_app
     from app.extensions import db
-    from app.services import tokens, users
+    from app.accounts import tokens, users
 
     redis.Redis.from_url(REDIS_URL).flushdb()
     app = create_app({**alpine_env(database_url), "JWT_ACCESS_TOKEN_SECONDS": 7200})

@@ -22,12 +22,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # bench scripts run as files; config.py lives at the root
+    sys.path.insert(0, str(ROOT))
+
+from config import normalise_database_url  # noqa: E402
 BIN = Path(sys.executable).parent
 
 
 # The PostgreSQL server benchmarks create their scratch databases on.
-ADMIN_DB_URL = (os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
-                or "postgresql://postgres@127.0.0.1:5432/test")
+ADMIN_DB_URL = normalise_database_url(
+    os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+    or "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def create_database(prefix: str) -> tuple[str, str]:

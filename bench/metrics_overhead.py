@@ -65,7 +65,7 @@ def prepare_alpine(database_url: str) -> str:
     import redis
 
     from app.extensions import db
-    from app.services import tokens, users
+    from app.accounts import tokens, users
 
     redis.Redis.from_url(REDIS_URL).flushdb()
     app = make_app(database_url)

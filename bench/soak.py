@@ -60,7 +60,7 @@ def _prepare(db_url: str) -> tuple[str, str]:
 
     from app import create_app
     from app.extensions import db
-    from app.services import tokens, users
+    from app.accounts import tokens, users
 
     redis.Redis.from_url(REDIS_URL).flushdb()
     app = create_app({**_env(db_url), "JWT_ACCESS_TOKEN_SECONDS": 7200,

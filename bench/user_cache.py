@@ -57,7 +57,7 @@ def _prepare(db_url: str, redis_db: int) -> str:
 
     from app import create_app
     from app.extensions import db
-    from app.services import tokens, users
+    from app.accounts import tokens, users
 
     redis.Redis.from_url(f"{REDIS}/{redis_db}").flushdb()
     app = create_app({**_env(db_url, redis_db, "1"), "USER_CACHE_ENABLED": True,

@@ -21,9 +21,13 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
+from config import normalise_database_url
+
 pytest_plugins = ["tests.log_hygiene"]
 
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+# psycopg 3 (postgresql+psycopg://), as the apps use it.
+TEST_DATABASE_URL = normalise_database_url(
+    os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"))
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 REDIS_TEST_DB = int(os.environ.get("REDIS_TEST_DB", "9"))
 RUN_DB_NAME = f"alpine_test_{uuid.uuid4().hex[:10]}"
@@ -226,7 +230,7 @@ class AuthActions:
 
     def create_user(self, email=None, password=DEFAULT_PASSWORD, *, tier="starter",
                     is_admin=False, full_name="Test User"):
-        from app.services import users as user_service
+        from app.accounts import users as user_service
 
         with self.app.app_context():
             user = user_service.create_user(email or self._email("user"), password, full_name,
@@ -235,8 +239,8 @@ class AuthActions:
 
     def tokens_for(self, user_id):
         from app.extensions import db
-        from app.models.user import User
-        from app.services.tokens import issue_tokens
+        from app.accounts.models import User
+        from app.accounts.tokens import issue_tokens
 
         with self.app.app_context():
             return issue_tokens(db.session.get(User, user_id))

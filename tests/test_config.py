@@ -29,7 +29,7 @@ def test_environment_variables_are_read_when_the_app_is_built(monkeypatch):
     cfg = config_for("development").build()
     assert cfg["ARGO_URL"] == "http://argo.internal:9000"
     assert cfg["METRICS_FLUSH_INTERVAL"] == 2.5
-    assert cfg["SQLALCHEMY_DATABASE_URI"] == "postgresql://u@db/x"
+    assert cfg["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db/x"
     assert cfg["CELERY"]["broker_url"] == cfg["REDIS_URL"]
 
 

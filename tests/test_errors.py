@@ -22,7 +22,7 @@ def assert_envelope(resp, status, code):
 def echo_app(_schema, base_config):
     """An Alpine app with two extra routes: one validating a body, one raising."""
     from app.extensions import db
-    from argo_app.http_errors import Blueprint
+    from httpkit.errors import Blueprint
 
     class EchoSchema(ma.Schema):
         name = ma.fields.String(required=True)

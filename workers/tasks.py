@@ -19,7 +19,7 @@ def rollup_request_metrics(include_open: bool = False) -> dict:
 @shared_task(name="accounts.prune_revoked_tokens")
 def prune_revoked_tokens() -> int:
     """Beat, hourly: drop revocations whose login session has ended anyway."""
-    from app.services.tokens import prune_expired
+    from app.accounts.tokens import prune_expired
 
     return prune_expired()
 
@@ -27,7 +27,7 @@ def prune_revoked_tokens() -> int:
 @shared_task(name="accounts.prune_failed_logins")
 def prune_failed_logins() -> int:
     """Beat, daily: failed-login rows (and ended lock rows) older than 90 days."""
-    from app.services.login_throttle import prune_failed_logins as prune
+    from app.accounts.login_throttle import prune_failed_logins as prune
 
     return prune()
 
@@ -39,8 +39,8 @@ def sync_signals(max_pages: int | None = None) -> dict:
     Argo being down is an expected state, not a task failure: it is logged and
     the next beat tick tries again (no Celery retry piling up behind it).
     """
-    from app.services.argo_client import ArgoUnavailable
-    from app.services.signal_sync import sync_signals as run_sync
+    from app.feed.argo_client import ArgoUnavailable
+    from app.feed.signal_sync import sync_signals as run_sync
 
     try:
         return run_sync(max_pages=max_pages).as_dict()

@@ -4,13 +4,13 @@ Every route is admin-only, checked on the server before any validation.
 """
 from __future__ import annotations
 
-from argo_app.http_errors import Blueprint
+from httpkit.errors import Blueprint
 
 blp = Blueprint("admin", __name__, url_prefix="/api/admin", description="Admin")
 
 # JWT + is_admin for every route of every admin module, before any argument
-# parsing (403 forbidden for non-admins). app/auth/request_auth.py.
-from app.auth.request_auth import require_admin  # noqa: E402
+# parsing (403 forbidden for non-admins). app/accounts/request_auth.py.
+from app.accounts.request_auth import require_admin  # noqa: E402
 
 blp.before_request(require_admin)
 

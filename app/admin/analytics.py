@@ -5,8 +5,8 @@ from flask import current_app
 
 from app.admin import blp
 from app.admin.metrics_schemas import AnalyticsSchema
-from app.auth.routes import BEARER
-from app.services import analytics
+from app.accounts.auth_views import BEARER
+from app.metrics import analytics
 
 
 @blp.get("/analytics")

@@ -5,8 +5,8 @@ import marshmallow as ma
 
 from app.admin import blp
 from app.admin.metrics_schemas import RequestSeriesQuerySchema, RequestSeriesSchema
-from app.auth.routes import BEARER
-from app.services import analytics
+from app.accounts.auth_views import BEARER
+from app.metrics import analytics
 
 
 @blp.get("/metrics/requests")

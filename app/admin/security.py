@@ -7,10 +7,10 @@ from sqlalchemy import select
 
 from app.admin import blp
 from app.admin.metrics_schemas import SecuritySchema
-from app.auth.routes import BEARER
+from app.accounts.auth_views import BEARER
 from app.extensions import db
-from app.models.security import AuditLog
-from app.services import login_throttle
+from app.accounts.security_models import AuditLog
+from app.accounts import login_throttle
 
 RECENT_FAILURES = 20
 TOP_IPS = 10

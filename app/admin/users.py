@@ -1,6 +1,6 @@
 """GET /api/admin/users, GET and PATCH /api/admin/users/<id> (admin guard: app/admin/__init__.py).
 
-Ids in the path are bounded (app/routing.py): one past 64 bits is a 404 like
+Ids in the path are bounded (app/core/routing.py): one past 64 bits is a 404 like
 any other unknown id.
 """
 from __future__ import annotations
@@ -9,11 +9,11 @@ from flask import request
 from flask_jwt_extended import current_user
 
 from app.admin import blp
-from app.auth.routes import BEARER, account_error
-from app.auth.schemas import (AdminUserPageSchema, AdminUserQuerySchema, AdminUserUpdateSchema,
+from app.accounts.auth_views import BEARER, account_error
+from app.accounts.schemas import (AdminUserPageSchema, AdminUserQuerySchema, AdminUserUpdateSchema,
                               UserSchema)
-from app.services import users as user_service
-from argo_app.http_errors import APIError
+from app.accounts import users as user_service
+from httpkit.errors import APIError
 
 
 @blp.get("/users")

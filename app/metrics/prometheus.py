@@ -132,7 +132,7 @@ def _digest(value: str) -> bytes:
 
 def bearer_token_required(token: str):
     """A view decorator: 401 JSON unless ``Authorization: Bearer <token>``."""
-    from argo_app.http_errors import error_response
+    from httpkit.errors import error_response
 
     expected = _digest(token)
     challenge = {"WWW-Authenticate": 'Bearer realm="metrics"'}

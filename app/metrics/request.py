@@ -11,7 +11,7 @@ process loses at most its last interval.
 
 What is counted, per UTC minute: requests and latency sum (µs) per url rule
 (``/api/users/me``, never the raw path; ``<unmatched>`` when no route
-matched), method (one of seven, else ``OTHER``: argo_app/http_methods.py) and
+matched), method (one of seven, else ``OTHER``: httpkit/methods.py) and
 status class; and signals delivered per user (a view sets
 ``flask.g.signals_delivered``). ``/metrics`` and ``/health`` are not counted.
 
@@ -41,7 +41,7 @@ from prometheus_client import Counter, Gauge
 from redis.exceptions import RedisError
 
 from app.metrics import keys
-from argo_app.http_methods import method_label
+from httpkit.methods import method_label
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Roll closed minutes of request counters from Redis into SQL, exactly once.
 
 Key layout: see app/metrics/keys.py. Tables: request_metrics_minute,
-signal_deliveries_daily, rollup_batches (app/models/request_metrics.py).
+signal_deliveries_daily, rollup_batches (app/metrics/models.py).
 
 The design, and why each failure neither loses nor double-counts:
 
@@ -63,7 +63,7 @@ from app.extensions import db, redis_store
 from app.metrics import keys
 from app.metrics.rollup_rows import (ParsedBatch, Rejected, parse, printable, request_field_text,
                                      request_value_text)
-from app.models.request_metrics import (RequestMetricMinute, RollupBatch, RollupRejectedRow,
+from app.metrics.models import (RequestMetricMinute, RollupBatch, RollupRejectedRow,
                                         SignalDeliveryDaily)
 
 log = logging.getLogger(__name__)

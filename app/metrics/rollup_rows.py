@@ -15,14 +15,14 @@ transaction fail on every retry:
   ``INSERT .. ON CONFLICT`` is a CardinalityViolation on PostgreSQL.
 
 Methods are not refused but folded: any method outside the known seven is
-counted as ``OTHER`` (argo_app/http_methods.py), the same rule as at the edge.
+counted as ``OTHER`` (httpkit/methods.py), the same rule as at the edge.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from app.metrics import keys
-from argo_app.http_methods import method_label
+from httpkit.methods import method_label
 
 BIGINT_MAX = 2**63 - 1
 INT_MAX = 2**31 - 1

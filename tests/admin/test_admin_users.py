@@ -79,7 +79,7 @@ def test_patch_changes_tier_activity_admin_and_audits(auth, client, app, logged_
     assert err(client.get("/api/users/me", headers=target.headers)) == "inactive_user"
 
     from app.extensions import db
-    from app.models.security import AuditLog
+    from app.accounts.security_models import AuditLog
     with app.app_context():
         rows = db.session.execute(select(AuditLog).order_by(AuditLog.id)).scalars().all()
         assert [(r.actor_id, r.action, r.target_id, r.before, r.after) for r in rows] == [

@@ -9,10 +9,10 @@ from sqlalchemy import update
 
 from app.extensions import cache, db
 from app.metrics.rollup import run_rollup
-from app.models.request_metrics import RequestMetricMinute, SignalDeliveryDaily
-from app.models.signal import Signal
-from app.models.user import User
-from app.services.analytics import ANALYTICS_CACHE_KEY, period_starts
+from app.metrics.models import RequestMetricMinute, SignalDeliveryDaily
+from app.feed.models import Signal
+from app.accounts.models import User
+from app.metrics.analytics import ANALYTICS_CACHE_KEY, period_starts
 
 PERIODS = ("today", "this_week", "this_month")
 

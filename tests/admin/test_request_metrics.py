@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from app.extensions import db
-from app.models.request_metrics import RequestMetricMinute
+from app.metrics.models import RequestMetricMinute
 
 DAY = date.today() - timedelta(days=3)
 T0 = datetime(DAY.year, DAY.month, DAY.day, tzinfo=timezone.utc)

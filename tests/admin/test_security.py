@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from app.extensions import db
-from app.models.security import FailedLogin
+from app.accounts.security_models import FailedLogin
 
 
 def test_security_dashboard_reflects_failed_logins_locks_and_audit(app, client, auth):

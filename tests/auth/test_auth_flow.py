@@ -81,7 +81,7 @@ def test_wrong_password_and_unknown_email_answer_the_same(auth, client, app):
     assert err(wrong) == "invalid_credentials"
 
     from app.extensions import db
-    from app.models.security import FailedLogin
+    from app.accounts.security_models import FailedLogin
     with app.app_context():
         rows = db.session.execute(select(FailedLogin.email, FailedLogin.reason)).all()
     assert sorted(rows) == [("dave@example.com", "invalid_credentials"),
@@ -91,7 +91,7 @@ def test_wrong_password_and_unknown_email_answer_the_same(auth, client, app):
 def test_unknown_email_costs_about_as_much_as_a_wrong_password(app, base_config):
     """The unknown-email path runs argon2 against a dummy hash, not an early return."""
     from app import create_app
-    from app.services import users as user_service
+    from app.accounts import users as user_service
 
     costly = create_app({**base_config, "PASSWORD_HASH_TIME_COST": 2,
                          "PASSWORD_HASH_MEMORY_COST": 32768})
@@ -162,7 +162,7 @@ def test_logout_revokes_access_and_refresh_and_survives_flushdb(auth, client, ap
     assert client.get("/api/users/me", headers=auth.headers(other["access_token"])).status_code == 200
 
     from app.extensions import db
-    from app.models.security import RevokedToken
+    from app.accounts.security_models import RevokedToken
     with app.app_context():
         assert db.session.execute(select(func.count(RevokedToken.id))).scalar_one() == 1
 
@@ -188,8 +188,8 @@ def test_prune_deletes_only_ended_sessions(auth, client, app):
     from datetime import datetime, timedelta, timezone
 
     from app.extensions import db
-    from app.models.security import RevokedToken
-    from app.services.tokens import prune_expired
+    from app.accounts.security_models import RevokedToken
+    from app.accounts.tokens import prune_expired
 
     u = auth.user()
     client.post("/api/auth/logout", headers=u.headers)
@@ -249,8 +249,8 @@ def test_token_without_session_claims_is_invalid(auth, client, app):
 
 def test_token_of_a_deleted_user_is_invalid(auth, client, app):
     from app.extensions import db
-    from app.models.user import User
-    from app.services import user_cache
+    from app.accounts.models import User
+    from app.accounts import user_cache
 
     u = auth.user()
     assert client.get("/api/users/me", headers=u.headers).status_code == 200
@@ -274,7 +274,7 @@ def test_openapi_documents_the_accounts_endpoints(client):
 
 
 def test_a_remembered_token_still_expires(auth, client, app):
-    """The verified-token cache (app/services/jwt_decode_cache.py) re-checks exp on every use."""
+    """The verified-token cache (app/accounts/jwt_decode_cache.py) re-checks exp on every use."""
     u = auth.user()
     claims = _claims(u.access)
     claims["exp"] = int(time.time()) + 2

@@ -28,7 +28,7 @@ def assert_rate_limited(resp):
 
 def count_failures(app, reason):
     from app.extensions import db
-    from app.models.security import FailedLogin
+    from app.accounts.security_models import FailedLogin
 
     with app.app_context():
         return db.session.execute(select(func.count(FailedLogin.id))
@@ -130,7 +130,7 @@ class TestRegistrationLimit:
 
     def test_registrations_per_ip_per_hour(self, app, client):
         from app.extensions import db
-        from app.models.user import User
+        from app.accounts.models import User
 
         assert [self.register(client, n).status_code for n in range(3)] == [201] * 3
         resp = self.register(client, 3)

@@ -57,7 +57,7 @@ def test_unlock_lifts_every_lockout_of_the_email(app, client, auth, runner):
     # Only that email: the bystander stays locked, on the dashboard too.
     assert login(client, "bystander@example.com", DEFAULT_PASSWORD, "203.0.113.7").status_code == 429
     with app.app_context():
-        from app.services.login_throttle import locked_accounts
+        from app.accounts.login_throttle import locked_accounts
         assert [(r["email"], r["ip"]) for r in locked_accounts()] == [("bystander@example.com", "203.0.113.7")]
 
 
@@ -84,7 +84,7 @@ def test_users_create_makes_a_plain_user(runner, client):
 
 def test_failed_logins_older_than_90_days_are_pruned_daily(app):
     from app.extensions import db
-    from app.models.security import FailedLogin, LoginLock
+    from app.accounts.security_models import FailedLogin, LoginLock
     from workers import tasks
 
     now = datetime.now(timezone.utc)
@@ -109,7 +109,7 @@ def test_throttling_stays_atomic_in_process_memory_when_redis_is_down(base_confi
     """Redis unreachable: 25 concurrent guesses still check at most 5 passwords."""
     from app import create_app
     from app.extensions import db
-    from app.models.security import FailedLogin
+    from app.accounts.security_models import FailedLogin
 
     dead = create_app({**base_config, "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
                        "PASSWORD_HASH_TIME_COST": 2, "PASSWORD_HASH_MEMORY_COST": 8192})

@@ -24,8 +24,8 @@ def test_five_failures_lock_the_email_even_for_the_right_password(auth, client, 
     assert login(client, "grace@example.com", DEFAULT_PASSWORD).status_code == 200
 
     from app.extensions import db
-    from app.models.security import FailedLogin
-    from app.services.login_throttle import failed_login_stats, locked_accounts
+    from app.accounts.security_models import FailedLogin
+    from app.accounts.login_throttle import failed_login_stats, locked_accounts
     with app.app_context():
         reasons = db.session.execute(select(FailedLogin.reason)).scalars().all()
         assert sorted(reasons) == ["invalid_credentials"] * 5 + ["rate_limited"]

@@ -106,14 +106,14 @@ def test_access_token_cannot_refresh(client, pair):
 
 def test_token_of_a_deleted_user_is_401(app, client, pair):
     from app.extensions import db
-    from app.models.user import User
+    from app.accounts.models import User
 
     victim, _ = pair
     assert client.get("/api/users/me", headers=victim.headers).status_code == 200  # now cached
     with app.app_context():
         db.session.execute(delete(User).where(User.id == victim.id))
         db.session.commit()
-        from app.services import user_cache
+        from app.accounts import user_cache
         user_cache.invalidate(victim.id)  # what any delete path must do
     for token in (victim.access,):
         assert_envelope(client.get("/api/users/me", headers=bearer(token)), 401, "token_invalid")
@@ -225,7 +225,7 @@ def test_non_admin_gets_403_forbidden_on_every_admin_route(app, client, auth, pa
 
 
 def test_deactivated_admin_is_refused_everywhere(app, client, auth):
-    from app.services import users as user_service
+    from app.accounts import users as user_service
 
     admin = auth.admin()
     with app.app_context():

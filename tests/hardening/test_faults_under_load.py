@@ -202,7 +202,7 @@ def terminate_backends(database: str) -> None:
 def test_faults_under_load(app, auth, stack, database_url, remember_secret):
     from app.extensions import db
     from app.metrics.rollup import run_rollup
-    from app.models.request_metrics import RequestMetricMinute
+    from app.metrics.models import RequestMetricMinute
 
     user = auth.user(email="load@example.com", tier="pro")
     admin = auth.admin(email="load-admin@example.com")

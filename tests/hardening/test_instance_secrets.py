@@ -53,9 +53,9 @@ def test_an_admin_token_minted_with_the_old_public_constant_is_refused(no_secret
     # The attack: the development default used to be this constant, readable in the source;
     # anyone could sign a token for the demo admin with it.
     from app.extensions import db
-    from app.models.user import User
-    from app.services import users as user_service
-    from app.services.tokens import issue_tokens
+    from app.accounts.models import User
+    from app.accounts import users as user_service
+    from app.accounts.tokens import issue_tokens
 
     old_constant = "dev-only-secret-not-for-production-use!!"
     minter = create_app({**base_config, "JWT_SECRET_KEY": old_constant, "METRICS_ENABLED": False})

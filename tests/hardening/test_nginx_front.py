@@ -169,7 +169,7 @@ def test_request_line_of_4_4_kb_reaches_the_app_through_gunicorn(stack):
 
 
 def test_alpine_sees_the_client_address_nginx_saw(stack, app):
-    from app.models.security import FailedLogin
+    from app.accounts.security_models import FailedLogin
 
     bad = {"email": "nobody@example.com", "password": "wrong password 123"}
     # nginx appends the address it saw (loopback here) to what the client sent: a spoofed

@@ -15,9 +15,9 @@ from flask import Blueprint
 from sqlalchemy import create_engine, select, text
 
 from app.extensions import db
-from app.models.user import User
+from app.accounts.models import User
 from argo_app.generator.engine import generate
-from argo_app.http_errors import APIError
+from httpkit.errors import APIError
 from tests.hardening.helpers import assert_envelope
 
 THREADS = 4

@@ -10,7 +10,7 @@ from flask import Blueprint
 from sqlalchemy import create_engine, text
 
 from app.extensions import db
-from app.services import quotas
+from app.feed import quotas
 from argo_app.generator.engine import generate
 from tests.hardening.helpers import assert_envelope
 from tests.hardening.servers import RedisServer
@@ -77,7 +77,7 @@ def test_quota_and_login_counters_work_on_the_embedded_redis(app, client, auth, 
     r = redis62.client()
     assert r.info("server")["redis_version"].startswith("6.")
     user = auth.user(tier="pro")
-    with caplog.at_level(logging.WARNING, logger="app.services.redis_guard"):
+    with caplog.at_level(logging.WARNING, logger="app.core.redis_guard"):
         for n in (1, 2):
             assert client.get("/api/signals/latest", headers=user.headers).status_code == 200
             with app.app_context():

@@ -36,7 +36,7 @@ def test_a_planted_pickle_in_the_user_cache_is_never_executed(app, client, logge
     marker = tmp_path / "pwned"
     _raw(app).set(_user_key(logged_in_user.id), b"!" + pickle.dumps(_TouchMarker(marker)), ex=300)
 
-    with caplog.at_level(logging.WARNING, logger="app.json_cache"):
+    with caplog.at_level(logging.WARNING, logger="app.core.json_cache"):
         resp = client.get("/api/users/me", headers=logged_in_user.headers)
     assert resp.status_code == 200, resp.get_json()
     assert not marker.exists(), "the planted pickle was executed"

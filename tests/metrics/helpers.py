@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.metrics import keys
-from app.models.request_metrics import RequestMetricMinute, SignalDeliveryDaily
+from app.metrics.models import RequestMetricMinute, SignalDeliveryDaily
 
 
 def sql_requests(endpoint: str | None = None) -> int:

@@ -9,7 +9,7 @@ from app.extensions import db
 from app.metrics import keys
 from app.metrics.request import UNMATCHED
 from app.metrics.rollup import run_rollup
-from app.models.request_metrics import RequestMetricMinute, RollupBatch, SignalDeliveryDaily
+from app.metrics.models import RequestMetricMinute, RollupBatch, SignalDeliveryDaily
 from tests.metrics.helpers import redis_requests, sql_delivered, sql_requests
 
 

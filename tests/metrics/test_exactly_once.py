@@ -19,7 +19,7 @@ import pytest
 from app.extensions import db
 from app.metrics import keys
 from app.metrics.rollup import _claim_closed_minutes, run_rollup
-from app.models.request_metrics import RollupBatch
+from app.metrics.models import RollupBatch
 from tests.metrics.helpers import redis_requests, sql_delivered, sql_requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -18,7 +18,7 @@ from app.extensions import db
 from app.metrics import keys
 from app.metrics.request import UNMATCHED
 from app.metrics.rollup import run_rollup
-from app.models.request_metrics import RequestMetricMinute
+from app.metrics.models import RequestMetricMinute
 from tests.hardening.helpers import assert_envelope
 from tests.metrics.helpers import redis_requests, sql_requests
 
@@ -130,7 +130,7 @@ def seed_hostile_minute(redis_client, minute: int) -> None:
 
 
 def rejected_rows():
-    from app.models.request_metrics import RollupRejectedRow
+    from app.metrics.models import RollupRejectedRow
 
     return db.session.execute(select(RollupRejectedRow)).scalars().all()
 

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from app.services.argo_client import ArgoUnavailable, argo_client
-from app.services.circuit_breaker import CLOSED, OPEN
+from app.feed.argo_client import ArgoUnavailable, argo_client
+from app.core.circuit_breaker import CLOSED, OPEN
 from tests.conftest import ServerThread
 from tests.feed_helpers import crafted, metric
 

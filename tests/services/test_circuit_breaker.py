@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from app.services.circuit_breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
+from app.core.circuit_breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
 
 
 class Clock:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models.signal import Signal
+from app.feed.models import Signal
 from tests.feed_helpers import crafted, metric
 
 

@@ -6,7 +6,7 @@ from flask import g
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models.signal import Signal
+from app.feed.models import Signal
 from argo_app.integrity import verify_signal
 from tests.feed_helpers import crafted, newest_first
 

@@ -19,10 +19,10 @@ from tests.conftest import ServerThread
 
 def cached_entry(app, user_id):
     """The cache entry of ``user_id`` as the app decodes it (None if absent)."""
-    from app.services import user_cache
+    from app.accounts import user_cache
 
     with app.app_context():
-        from app.services import redis_guard
+        from app.core import redis_guard
         return user_cache.loads(redis_guard.client().get(user_cache.full_key(user_id)))
 
 

@@ -60,7 +60,7 @@ def test_list_set_tier_deactivate(runner, auth, app):
     assert "pro" in line and " no " in line
 
     from app.extensions import db
-    from app.models.security import AuditLog
+    from app.accounts.security_models import AuditLog
     with app.app_context():
         actions = db.session.execute(select(AuditLog.action, AuditLog.actor_id)).all()
     assert ("user.set_tier", None) in actions and ("user.deactivate", None) in actions

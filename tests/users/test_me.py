@@ -36,7 +36,7 @@ def count_user_queries(app):
 
 
 def lookups():
-    from app.services.user_cache import USER_CACHE_LOOKUPS
+    from app.accounts.user_cache import USER_CACHE_LOOKUPS
     return {r: USER_CACHE_LOOKUPS.labels(r)._value.get() for r in ("hit", "miss", "error")}
 
 

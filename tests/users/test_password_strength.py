@@ -16,7 +16,7 @@ def field_errors(resp, field):
 
 def test_register_refuses_a_common_password_and_says_why(app, client):
     from app.extensions import db
-    from app.models.user import User
+    from app.accounts.models import User
 
     resp = client.post("/api/auth/register", json={"email": "a@example.com", "password": "password1234",
                                                    "full_name": "Ann"})

@@ -99,7 +99,7 @@ def own_redis():
 
 def test_requests_keep_working_when_redis_dies(app, base_config, own_redis):
     from app import create_app
-    from app.services.user_cache import USER_CACHE_LOOKUPS
+    from app.accounts.user_cache import USER_CACHE_LOOKUPS
 
     proc, url = own_redis
     live = create_app({**base_config, "REDIS_URL": url, "TIER_QUOTA_OVERRIDES": {"starter": 3},

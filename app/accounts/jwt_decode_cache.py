@@ -1,0 +1,61 @@
+"""A JWTManager that remembers tokens it has already verified.
+
+Verifying an HS256 JWT costs 100-250 us here: PyJWT checks base64 segments
+character by character and flask-jwt-extended decodes every token twice
+(unverified claims for the key callback, then verified). A client sends the
+same access token on every request for its 15 minutes, so once a token has
+passed full verification its claims are kept (per app, per process, bounded
+LRU of ``JWT_VERIFIED_CACHE_SIZE`` entries) and reused while unexpired.
+
+Only signature/format work is skipped: ``exp`` is re-checked on every use
+(an expired hit falls through to the full decode, which raises the proper
+ExpiredSignatureError), and revocation, token version and user state are
+still checked on every request by app/accounts/request_auth.py. The key is the
+SHA-256 digest of the whole token string (the token itself is never kept), so
+a tampered token is a miss and is verified in full; the cache lives in
+``app.extensions`` so another app (another secret) never sees it.
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+
+from flask import current_app
+from flask_jwt_extended import JWTManager
+
+
+class _Verified:
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.data: OrderedDict[bytes, dict] = OrderedDict()
+        self.lock = threading.Lock()
+
+
+class CachingJWTManager(JWTManager):
+    def _cache(self) -> _Verified | None:
+        ext = current_app.extensions
+        cache = ext.get("jwt_verified")
+        if cache is None:
+            size = int(current_app.config.get("JWT_VERIFIED_CACHE_SIZE", 4096))
+            cache = ext.setdefault("jwt_verified", _Verified(size))
+        return cache if cache.size > 0 else None
+
+    def _decode_jwt_from_config(self, encoded_token, csrf_value=None, allow_expired=False):
+        cache = self._cache() if (csrf_value is None and not allow_expired) else None
+        key = hashlib.sha256(encoded_token.encode()).digest() if cache is not None else None
+        if cache is not None:
+            with cache.lock:
+                hit = cache.data.get(key)
+                if hit is not None:
+                    cache.data.move_to_end(key)
+            if hit is not None and hit.get("exp", 0) > time.time():
+                return dict(hit)
+        data = super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
+        if cache is not None and "exp" in data:
+            with cache.lock:
+                cache.data[key] = dict(data)
+                while len(cache.data) > cache.size:
+                    cache.data.popitem(last=False)
+        return data

@@ -1,0 +1,41 @@
+"""Subscriber and admin accounts."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.core.sqlbase import UTCDateTime, utcnow
+from app.accounts.tiers import DEFAULT_TIER
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True, index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    full_name: Mapped[str] = mapped_column(String(200), default="")
+    tier: Mapped[str] = mapped_column(String(16), default=DEFAULT_TIER, index=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Bumped on password change: tokens carry it, older versions are refused.
+    token_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    # The public fields: what the API returns and what the user cache holds.
+    # The password hash is deliberately not among them.
+    PUBLIC_FIELDS = ("id", "email", "full_name", "tier", "is_active", "is_verified",
+                     "is_admin", "created_at")
+
+    def public_dict(self) -> dict:
+        data = {name: getattr(self, name) for name in self.PUBLIC_FIELDS}
+        data["created_at"] = self.created_at.isoformat() if self.created_at else None
+        return data
+
+    def __repr__(self) -> str:  # never include the hash
+        return f"<User {self.id} {self.email}>"

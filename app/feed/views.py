@@ -1,0 +1,45 @@
+"""GET /api/signals/latest: the subscriber feed (see app/feed/signal_feed.py)."""
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import g, jsonify
+from flask_jwt_extended import current_user, jwt_required
+
+from app.accounts.auth_views import BEARER
+from app.accounts.request_auth import quota_headers, quota_hook
+from app.feed.signal_feed import latest_for_tier
+from app.feed.schemas import FeedSchema, LatestQuerySchema
+from app.accounts.tiers import DEFAULT_TIER, TIERS
+from httpkit.errors import APIError, Blueprint
+
+blp = Blueprint("signals", __name__, url_prefix="/api/signals", description="Signals")
+# Per-tier daily quotas apply to every feed request (and only to those).
+blp.before_request(quota_hook)
+blp.after_request(quota_headers)
+
+
+@blp.route("/latest")
+@blp.doc(security=BEARER)
+@jwt_required()
+# webargs defaults query strings to EXCLUDE; unknown parameters are a 422 here.
+@blp.arguments(LatestQuerySchema(), location="query", as_kwargs=True, unknown=ma.RAISE)
+@blp.response(200, FeedSchema)
+@blp.alt_response(403, description="premium_only=true on the starter tier (tier_required)")
+@blp.alt_response(503, description="Argo unreachable and no signal synced yet (upstream_unavailable)")
+def latest(limit, offset, premium_only, symbol):
+    """Newest signals first, by tier.
+
+    starter: never a signal with confidence >= 95; premium_only -> 403
+    tier_required. `limit` above the tier's max is clamped. `stale: true` when
+    Argo is unreachable and the answer comes from Alpine's synced copy.
+    """
+    tier = TIERS.get(current_user.tier) or TIERS[DEFAULT_TIER]
+    if premium_only and not tier.premium:
+        raise APIError(403, "tier_required", "Premium signals need the pro or elite tier.",
+                       {"tier": tier.name, "required": [t.name for t in TIERS.values() if t.premium]})
+    applied = min(limit, tier.max_limit)
+    page = latest_for_tier(tier, limit=applied, offset=offset, premium_only=premium_only,
+                           symbol=symbol)
+    g.signals_delivered = len(page.signals)
+    return jsonify({"signals": page.signals, "count": len(page.signals), "limit": applied,
+                    "offset": offset, "tier": tier.name, "stale": page.stale})

@@ -1,1 +1,0 @@
-"""Business logic shared by the API, the CLI and the Celery tasks."""
