@@ -6,6 +6,7 @@ runs never see each other's rows; each test starts from empty tables and an
 empty Redis DB (``REDIS_TEST_DB``, default 9). If PostgreSQL or Redis cannot
 be reached the run stops at once with a clear message: nothing is skipped.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,7 +28,8 @@ pytest_plugins = ["tests.log_hygiene"]
 
 # psycopg 3 (postgresql+psycopg://), as the apps use it.
 TEST_DATABASE_URL = normalise_database_url(
-    os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+    os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+)
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 REDIS_TEST_DB = int(os.environ.get("REDIS_TEST_DB", "9"))
 RUN_DB_NAME = f"alpine_test_{uuid.uuid4().hex[:10]}"
@@ -56,8 +58,10 @@ def pytest_sessionstart(session):
     except Exception as exc:  # noqa: BLE001
         problems.append(f"Redis at {TEST_REDIS_URL}: {exc.__class__.__name__}: {exc}")
     if problems:
-        pytest.exit("the test services are not reachable (start them; .ci/run does):\n  "
-                    + "\n  ".join(problems), returncode=3)
+        pytest.exit(
+            "the test services are not reachable (start them; .ci/run does):\n  " + "\n  ".join(problems),
+            returncode=3,
+        )
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -216,8 +220,9 @@ class AuthActions:
         return f"{prefix}{self._n}@example.com"
 
     def register(self, email="user@example.com", password=DEFAULT_PASSWORD, full_name="Test User"):
-        return self.client.post("/api/auth/register",
-                                json={"email": email, "password": password, "full_name": full_name})
+        return self.client.post(
+            "/api/auth/register", json={"email": email, "password": password, "full_name": full_name}
+        )
 
     def login(self, email="user@example.com", password=DEFAULT_PASSWORD):
         resp = self.client.post("/api/auth/login", json={"email": email, "password": password})
@@ -228,25 +233,28 @@ class AuthActions:
     def headers(token):
         return {"Authorization": f"Bearer {token}"}
 
-    def create_user(self, email=None, password=DEFAULT_PASSWORD, *, tier="starter",
-                    is_admin=False, full_name="Test User"):
+    def create_user(
+        self, email=None, password=DEFAULT_PASSWORD, *, tier="starter", is_admin=False, full_name="Test User"
+    ):
         from app.accounts import users as user_service
 
         with self.app.app_context():
-            user = user_service.create_user(email or self._email("user"), password, full_name,
-                                            tier=tier, is_admin=is_admin)
+            user = user_service.create_user(
+                email or self._email("user"), password, full_name, tier=tier, is_admin=is_admin
+            )
             return user.id
 
     def tokens_for(self, user_id):
-        from app.extensions import db
         from app.accounts.models import User
         from app.accounts.tokens import issue_tokens
+        from app.extensions import db
 
         with self.app.app_context():
             return issue_tokens(db.session.get(User, user_id))
 
-    def user(self, email=None, password=DEFAULT_PASSWORD, *, tier="starter", is_admin=False,
-             full_name="Test User"):
+    def user(
+        self, email=None, password=DEFAULT_PASSWORD, *, tier="starter", is_admin=False, full_name="Test User"
+    ):
         email = (email or self._email("admin" if is_admin else "user")).lower()
         uid = self.create_user(email, password, tier=tier, is_admin=is_admin, full_name=full_name)
         return LoggedIn(uid, email, password, self.tokens_for(uid))

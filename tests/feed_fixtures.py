@@ -1,6 +1,7 @@
-"""Fixtures shared by the feed tests (tests/signals, tests/services): the real
+"""Fixtures shared by the feed tests (tests/feed): the real
 Argo (tests/conftest.py argo_server) behind a recorder, an Alpine app pointed
 at it, and users of each tier. Each of those conftests imports them."""
+
 from __future__ import annotations
 
 import pytest
@@ -29,6 +30,7 @@ def feed_app(app, argo):
 def tier_headers(auth):
     """``tier_headers("pro")`` -> Authorization headers of a new user of that
     tier (the Accounts ``auth`` fixture: created and logged in via the service)."""
+
     def make(tier: str = "starter") -> dict:
         return auth.user(tier=tier).headers
 

@@ -1,17 +1,18 @@
-"""Helpers for the feed tests (tests/signals, tests/services): a real Argo with
+"""Helpers for the feed tests (tests/feed): a real Argo with
 a recorder in front, crafted signals, users with tokens."""
+
 from __future__ import annotations
 
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from prometheus_client import REGISTRY
 
 from argo_app.model import make_signal
 
-T0 = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
 class ArgoRecorder:
@@ -49,8 +50,14 @@ class ArgoRecorder:
             self.requests.clear()
 
 
-def crafted(n: int, *, premium_every: int = 0, symbols=("AAPL", "MSFT"), start: datetime = T0,
-            confidence: float = 70.0) -> list[dict]:
+def crafted(
+    n: int,
+    *,
+    premium_every: int = 0,
+    symbols=("AAPL", "MSFT"),
+    start: datetime = T0,
+    confidence: float = 70.0,
+) -> list[dict]:
     """``n`` valid signals, one minute apart (the last is the newest); every
     ``premium_every``-th one (counting from the newest) has confidence 97."""
     out = []
@@ -58,10 +65,18 @@ def crafted(n: int, *, premium_every: int = 0, symbols=("AAPL", "MSFT"), start: 
         newest_rank = n - 1 - i
         premium = premium_every and newest_rank % premium_every == 0
         entry = 100.0 + i
-        out.append(make_signal(symbol=symbols[i % len(symbols)], action="BUY",
-                               confidence=97.0 if premium else confidence + (i % 20),
-                               entry_price=entry, stop_loss=entry - 2, take_profit=entry + 4,
-                               timestamp=start + timedelta(minutes=i), strategy="test_consensus"))
+        out.append(
+            make_signal(
+                symbol=symbols[i % len(symbols)],
+                action="BUY",
+                confidence=97.0 if premium else confidence + (i % 20),
+                entry_price=entry,
+                stop_loss=entry - 2,
+                take_profit=entry + 4,
+                timestamp=start + timedelta(minutes=i),
+                strategy="test_consensus",
+            )
+        )
     return out
 
 

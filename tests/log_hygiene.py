@@ -5,6 +5,7 @@ final test (moved to the very end of the run) scans them for password hashes,
 JWTs, the signing secrets and the passwords the tests used. Servers a test
 starts as subprocesses log to files the test itself checks.
 """
+
 from __future__ import annotations
 
 import logging

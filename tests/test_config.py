@@ -1,4 +1,5 @@
 """Config classes: environment variables honoured, production refuses weak settings."""
+
 import pytest
 
 from app import create_app
@@ -44,12 +45,15 @@ def test_embedded_default_is_sqlite_and_embedded_redis(monkeypatch, tmp_path):
     assert cfg["REDIS_URL"] == f"redis://:{password}@127.0.0.1:6390/0"
 
 
-@pytest.mark.parametrize("overrides, complaint", [
-    ({"SECRET_KEY": "short", "JWT_SECRET_KEY": STRONG}, "SECRET_KEY"),
-    ({"SECRET_KEY": STRONG, "JWT_SECRET_KEY": "short"}, "JWT_SECRET_KEY"),
-    ({"SECRET_KEY": STRONG, "JWT_SECRET_KEY": STRONG, "DATABASE_URL": None}, "DATABASE_URL"),
-    ({"SECRET_KEY": STRONG, "JWT_SECRET_KEY": STRONG, "REDIS_URL": None}, "REDIS_URL"),
-])
+@pytest.mark.parametrize(
+    "overrides, complaint",
+    [
+        ({"SECRET_KEY": "short", "JWT_SECRET_KEY": STRONG}, "SECRET_KEY"),
+        ({"SECRET_KEY": STRONG, "JWT_SECRET_KEY": "short"}, "JWT_SECRET_KEY"),
+        ({"SECRET_KEY": STRONG, "JWT_SECRET_KEY": STRONG, "DATABASE_URL": None}, "DATABASE_URL"),
+        ({"SECRET_KEY": STRONG, "JWT_SECRET_KEY": STRONG, "REDIS_URL": None}, "REDIS_URL"),
+    ],
+)
 def test_production_refuses_weak_or_missing_settings(monkeypatch, overrides, complaint):
     for var in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "JWT_SECRET_KEY"):
         monkeypatch.delenv(var, raising=False)
@@ -61,8 +65,13 @@ def test_production_refuses_weak_or_missing_settings(monkeypatch, overrides, com
 
 
 def test_production_starts_with_strong_settings(monkeypatch):
-    cfg = ProductionConfig.build({"SECRET_KEY": STRONG, "JWT_SECRET_KEY": STRONG,
-                                  "DATABASE_URL": "postgresql://u@db/x",
-                                  "REDIS_URL": "redis://r:6379/0"})
+    cfg = ProductionConfig.build(
+        {
+            "SECRET_KEY": STRONG,
+            "JWT_SECRET_KEY": STRONG,
+            "DATABASE_URL": "postgresql://u@db/x",
+            "REDIS_URL": "redis://r:6379/0",
+        }
+    )
     assert cfg["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
     assert cfg["SQLALCHEMY_ENGINE_OPTIONS"]["pool_size"] == 5

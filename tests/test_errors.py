@@ -1,4 +1,5 @@
 """Every error is SPEC's JSON envelope, never HTML or a traceback."""
+
 import logging
 
 import marshmallow as ma
@@ -40,6 +41,7 @@ def echo_app(_schema, base_config):
 
     app = create_app(dict(base_config))
     from app.extensions import api
+
     api.register_blueprint(blp)
     yield app
     with app.app_context():
@@ -55,12 +57,15 @@ def test_wrong_method_is_json_405_with_allow(client):
     assert err is not None
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"data": "{not json", "content_type": "application/json"},
-    {"json": [1, 2, 3]},
-    {"data": "name=x", "content_type": "application/x-www-form-urlencoded"},
-    {"data": b"\xff\xfe\xfa", "content_type": "application/json"},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"data": "{not json", "content_type": "application/json"},
+        {"json": [1, 2, 3]},
+        {"data": "name=x", "content_type": "application/x-www-form-urlencoded"},
+        {"data": b"\xff\xfe\xfa", "content_type": "application/json"},
+    ],
+)
 def test_bad_bodies_are_invalid_json(echo_app, kwargs):
     resp = echo_app.test_client().post("/test/echo", **kwargs)
     assert_envelope(resp, 400, "invalid_json")
@@ -81,8 +86,7 @@ def test_valid_body_passes(echo_app):
 
 
 def test_oversized_body_is_413(echo_app):
-    resp = echo_app.test_client().post("/test/echo", data="x" * (65 * 1024),
-                                      content_type="application/json")
+    resp = echo_app.test_client().post("/test/echo", data="x" * (65 * 1024), content_type="application/json")
     assert_envelope(resp, 413, "payload_too_large")
 
 
@@ -99,9 +103,9 @@ def test_unhandled_exception_is_500_without_traceback(echo_app, caplog):
 
 
 def test_database_down_is_fast_json_503(_schema, base_config):
-    app = create_app({**base_config,
-                      "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/nowhere",
-                      "DB_CONNECT_TIMEOUT": 1})
+    app = create_app(
+        {**base_config, "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/nowhere", "DB_CONNECT_TIMEOUT": 1}
+    )
     resp = app.test_client().get("/ready")
     assert resp.status_code == 503
     assert resp.get_json()["error"]["details"]["checks"]["database"] == "down"

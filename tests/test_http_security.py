@@ -1,4 +1,5 @@
 """Security headers on every response; CORS only when configured."""
+
 import pytest
 
 from app import create_app
@@ -32,8 +33,7 @@ def test_cors_is_off_by_default(client):
     assert "Access-Control-Allow-Origin" not in resp.headers
 
 
-@pytest.mark.parametrize("origin, allowed", [("https://app.example", True),
-                                             ("https://evil.example", False)])
+@pytest.mark.parametrize("origin, allowed", [("https://app.example", True), ("https://evil.example", False)])
 def test_cors_allows_only_configured_origins(_schema, base_config, origin, allowed):
     app = create_app({**base_config, "CORS_ORIGINS": "https://app.example"})
     resp = app.test_client().get("/health", headers={"Origin": origin})

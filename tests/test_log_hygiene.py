@@ -1,4 +1,5 @@
 """Runs last (see tests/log_hygiene.py): the whole suite's logs hold no secret."""
+
 import logging
 
 from tests.log_hygiene import COLLECTOR, KNOWN_SECRETS, find_leaks

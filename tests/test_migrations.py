@@ -1,4 +1,5 @@
 """The same migrations build the models' schema on SQLite and on PostgreSQL."""
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -15,8 +16,7 @@ def _assert_migrations_match_models(app):
     with app.app_context():
         upgrade()
         with db.engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={"compare_type": True,
-                                                         "render_as_batch": True})
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True})
             diff = compare_metadata(ctx, db.metadata)
         assert diff == [], f"models and migrations differ: {diff}"
         tables = set(inspect(db.engine).get_table_names())

@@ -1,5 +1,6 @@
 """Timestamps read back timezone-aware UTC on SQLite (embedded) as on PostgreSQL."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from flask_migrate import upgrade
@@ -22,13 +23,14 @@ def any_db_app(request, tmp_path, app, base_config):
 def test_datetimes_come_back_aware_utc(any_db_app):
     plus_two = timezone(timedelta(hours=2))
     with any_db_app.app_context():
-        user = User(email="tz@example.com", password_hash="x",
-                    created_at=datetime(2026, 1, 2, 14, 0, tzinfo=plus_two))
+        user = User(
+            email="tz@example.com", password_hash="x", created_at=datetime(2026, 1, 2, 14, 0, tzinfo=plus_two)
+        )
         db.session.add(user)
         db.session.commit()
         db.session.expire_all()
         created = db.session.get(User, user.id).created_at
-        assert created == datetime(2026, 1, 2, 12, 0, tzinfo=timezone.utc)
+        assert created == datetime(2026, 1, 2, 12, 0, tzinfo=UTC)
         assert created.utcoffset() == timedelta(0)
         db.session.remove()
         db.engine.dispose()

@@ -1,4 +1,5 @@
 """GET /api/admin/users/<id>, and ids in the path that no row can have."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,8 +18,16 @@ def test_get_one_user(auth, client, logged_in_admin):
     body = resp.get_json()
     assert body["id"] == target.id and body["email"] == "one@example.com"
     assert body["tier"] == "pro" and body["full_name"] == "One" and body["is_active"] is True
-    assert set(body) == {"id", "email", "full_name", "tier", "is_active", "is_verified",
-                         "is_admin", "created_at"}
+    assert set(body) == {
+        "id",
+        "email",
+        "full_name",
+        "tier",
+        "is_active",
+        "is_verified",
+        "is_admin",
+        "created_at",
+    }
     resp = client.get(f"/api/admin/users/{target.id + 1000}", headers=logged_in_admin.headers)
     assert resp.status_code == 404 and err(resp) == "not_found"
     resp = client.get(f"/api/admin/users/{2**31 - 1}", headers=logged_in_admin.headers)
@@ -41,15 +50,19 @@ def test_out_of_range_ids_are_404_and_change_nothing(auth, client, logged_in_adm
     resp = client.get(f"/api/admin/users/{user_id}", headers=h)
     assert resp.status_code == 404 and err(resp) == "not_found"
     assert client.get("/api/users/me", headers=target.headers).get_json()["tier"] == "starter"
-    assert {u["tier"] for u in client.get("/api/admin/users", headers=h).get_json()["items"]} == {
-        "starter"}
+    assert {u["tier"] for u in client.get("/api/admin/users", headers=h).get_json()["items"]} == {"starter"}
 
 
 def test_every_integer_in_the_url_map_is_bounded(app, client, logged_in_admin):
     """Any route with an <int:...> part: an id past 64 bits is a JSON 404, never a 500."""
-    rules = [r for r in app.url_map.iter_rules()
-             if any(type(c).__name__.endswith("IntConverter") or "Integer" in type(c).__name__
-                    for c in r._converters.values())]
+    rules = [
+        r
+        for r in app.url_map.iter_rules()
+        if any(
+            type(c).__name__.endswith("IntConverter") or "Integer" in type(c).__name__
+            for c in r._converters.values()
+        )
+    ]
     assert rules, "no route with an integer in its path"
     for rule in rules:
         url = rule.rule
@@ -75,15 +88,14 @@ def test_out_of_range_ids_are_404_on_sqlite_too(app, tmp_path, base_config):
     never reach it. (The embedded stack of ./run runs on SQLite.) ``app``: its
     teardown empties the Redis DB this app's user cache wrote to."""
     from app import create_app
-    from app.extensions import db
     from app.accounts import users as user_service
     from app.accounts.tokens import issue_tokens
+    from app.extensions import db
 
     lite = create_app({**base_config, "DATABASE_URL": f"sqlite:///{tmp_path / 'ids.db'}"})
     with lite.app_context():
         db.create_all()
-        admin = user_service.create_user("lite-admin@example.com", "correct horse battery",
-                                         is_admin=True)
+        admin = user_service.create_user("lite-admin@example.com", "correct horse battery", is_admin=True)
         h = {"Authorization": f"Bearer {issue_tokens(admin)['access_token']}"}
     c = lite.test_client()
     for user_id in OUT_OF_RANGE:

@@ -1,4 +1,5 @@
 """GET /api/admin/users, PATCH /api/admin/users/<id>, the admin guard, the audit log."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -43,12 +44,15 @@ def test_list_paging_filter_and_search(auth, client, logged_in_admin):
     assert client.get("/api/admin/users?tier=&q=", headers=h).get_json()["total"] == 4
 
     def q(text):
-        return sorted(u["email"] for u in
-                      client.get("/api/admin/users", query_string={"q": text}, headers=h).get_json()["items"])
+        return sorted(
+            u["email"]
+            for u in client.get("/api/admin/users", query_string={"q": text}, headers=h).get_json()["items"]
+        )
+
     assert q("SAMPLE") == ["xavier@sample.org"]
     assert q("zoe p") == ["zoe@example.com"]
-    assert q("%") == ["yan@example.com"]      # a literal %, not "anything"
-    assert q("_") == ["yan@example.com"]      # a literal _, not "any character"
+    assert q("%") == ["yan@example.com"]  # a literal %, not "anything"
+    assert q("_") == ["yan@example.com"]  # a literal _, not "any character"
     assert q("elite_") == ["yan@example.com"]
     assert q("nothing-matches") == []
 
@@ -65,26 +69,39 @@ def test_list_validation(client, logged_in_admin):
 def test_patch_changes_tier_activity_admin_and_audits(auth, client, app, logged_in_admin):
     target = auth.user(tier="starter")
     assert client.get("/api/users/me", headers=target.headers).status_code == 200  # warm cache
-    resp = client.patch(f"/api/admin/users/{target.id}", headers=logged_in_admin.headers,
-                        json={"tier": "pro", "is_admin": True})
+    resp = client.patch(
+        f"/api/admin/users/{target.id}",
+        headers=logged_in_admin.headers,
+        json={"tier": "pro", "is_admin": True},
+    )
     assert resp.status_code == 200
     assert resp.get_json()["tier"] == "pro" and resp.get_json()["is_admin"] is True
     me = client.get("/api/users/me", headers=target.headers).get_json()
     assert me["tier"] == "pro" and me["is_admin"] is True
     assert client.get("/api/admin/users", headers=target.headers).status_code == 200  # now admin
 
-    resp = client.patch(f"/api/admin/users/{target.id}", headers=logged_in_admin.headers,
-                        json={"is_active": False}, environ_base={"REMOTE_ADDR": "10.2.3.4"})
+    resp = client.patch(
+        f"/api/admin/users/{target.id}",
+        headers=logged_in_admin.headers,
+        json={"is_active": False},
+        environ_base={"REMOTE_ADDR": "10.2.3.4"},
+    )
     assert resp.status_code == 200 and resp.get_json()["is_active"] is False
     assert err(client.get("/api/users/me", headers=target.headers)) == "inactive_user"
 
-    from app.extensions import db
     from app.accounts.security_models import AuditLog
+    from app.extensions import db
+
     with app.app_context():
         rows = db.session.execute(select(AuditLog).order_by(AuditLog.id)).scalars().all()
         assert [(r.actor_id, r.action, r.target_id, r.before, r.after) for r in rows] == [
-            (logged_in_admin.id, "user.update", target.id,
-             {"tier": "starter", "is_admin": False}, {"tier": "pro", "is_admin": True}),
+            (
+                logged_in_admin.id,
+                "user.update",
+                target.id,
+                {"tier": "starter", "is_admin": False},
+                {"tier": "pro", "is_admin": True},
+            ),
             (logged_in_admin.id, "user.update", target.id, {"is_active": True}, {"is_active": False}),
         ]
         assert rows[1].ip == "10.2.3.4" and rows[1].at is not None

@@ -1,18 +1,19 @@
 """GET /api/admin/analytics: every field from rows the test inserted, and the cache."""
+
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
 
-from app.extensions import cache, db
-from app.metrics.rollup import run_rollup
-from app.metrics.models import RequestMetricMinute, SignalDeliveryDaily
-from app.feed.models import Signal
 from app.accounts.models import User
+from app.extensions import cache, db
+from app.feed.models import Signal
 from app.metrics.analytics import ANALYTICS_CACHE_KEY, period_starts
+from app.metrics.models import RequestMetricMinute, SignalDeliveryDaily
+from app.metrics.rollup import run_rollup
 
 PERIODS = ("today", "this_week", "this_month")
 
@@ -20,22 +21,37 @@ PERIODS = ("today", "this_week", "this_month")
 def moments(now):
     """One instant in each period boundary's neighbourhood, valid whatever today is."""
     s = period_starts(now)
-    return [s["today"] + timedelta(seconds=1), s["this_week"] + timedelta(seconds=1),
-            s["this_month"] + timedelta(seconds=1), s["this_month"] - timedelta(days=1),
-            now - timedelta(days=40)]
+    return [
+        s["today"] + timedelta(seconds=1),
+        s["this_week"] + timedelta(seconds=1),
+        s["this_month"] + timedelta(seconds=1),
+        s["this_month"] - timedelta(days=1),
+        now - timedelta(days=40),
+    ]
 
 
 def expected(now, stamps, weights=None):
     weights = weights or [1] * len(stamps)
-    return {p: sum(w for t, w in zip(stamps, weights) if t >= period_starts(now)[p])
-            for p in PERIODS}
+    return {p: sum(w for t, w in zip(stamps, weights) if t >= period_starts(now)[p]) for p in PERIODS}
 
 
 def add_signal(at):
-    db.session.add(Signal(sha256=uuid.uuid4().hex * 2, symbol="BTC-USD", action="BUY",
-                          confidence=90.0, price=1.0, entry_price=1.0, stop_loss=0.9,
-                          take_profit=1.2, target_price=1.2, timestamp=at, strategy="consensus",
-                          created_at=at))
+    db.session.add(
+        Signal(
+            sha256=uuid.uuid4().hex * 2,
+            symbol="BTC-USD",
+            action="BUY",
+            confidence=90.0,
+            price=1.0,
+            entry_price=1.0,
+            stop_loss=0.9,
+            take_profit=1.2,
+            target_price=1.2,
+            timestamp=at,
+            strategy="consensus",
+            created_at=at,
+        )
+    )
 
 
 def get(client, headers):
@@ -46,22 +62,30 @@ def get(client, headers):
 
 def test_every_field_comes_from_the_data(app, client, auth):
     admin = auth.admin()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     stamps = moments(now)
     tiers = ["starter", "pro", "elite", "pro", "starter"]
     for i, (at, tier) in enumerate(zip(stamps, tiers)):
         uid = auth.create_user(tier=tier)
-        db.session.execute(update(User).where(User.id == uid)
-                           .values(created_at=at, is_active=(i != 2)))
+        db.session.execute(update(User).where(User.id == uid).values(created_at=at, is_active=(i != 2)))
         add_signal(at)
         add_signal(at)
         db.session.add(SignalDeliveryDaily(day=at.date(), user_id=100 + i, delivered=10 + i))
         # Requests: 2xx and 5xx rows per instant (distinct endpoints keep the keys apart).
         minute = at.replace(second=0, microsecond=0)
         for sc, n in ((2, 30 + i), (5, 3 + i), (4, 2)):
-            db.session.add(RequestMetricMinute(minute=minute, endpoint=f"/api/e{i}", method="GET",
-                                               status_class=sc, hour=minute.replace(minute=0),
-                                               day=minute.date(), requests=n, latency_us=n * 1000))
+            db.session.add(
+                RequestMetricMinute(
+                    minute=minute,
+                    endpoint=f"/api/e{i}",
+                    method="GET",
+                    status_class=sc,
+                    hour=minute.replace(minute=0),
+                    day=minute.date(),
+                    requests=n,
+                    latency_us=n * 1000,
+                )
+            )
     db.session.commit()
 
     data = get(client, admin.headers)

@@ -1,10 +1,11 @@
 """GET /api/admin/security over the Accounts tables, filled by real logins and edits."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from app.extensions import db
 from app.accounts.security_models import FailedLogin
+from app.extensions import db
 
 
 def test_security_dashboard_reflects_failed_logins_locks_and_audit(app, client, auth):
@@ -12,14 +13,20 @@ def test_security_dashboard_reflects_failed_logins_locks_and_audit(app, client, 
     victim = auth.user(email="victim@example.com")
     for _ in range(6):  # 5 failures lock the email; the 6th is refused (429) and logged
         client.post("/api/auth/login", json={"email": victim.email, "password": "wrong password!"})
-    client.post("/api/auth/login", json={"email": "nobody@example.com", "password": "whatever12345"},
-                environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    client.post(
+        "/api/auth/login",
+        json={"email": "nobody@example.com", "password": "whatever12345"},
+        environ_base={"REMOTE_ADDR": "10.0.0.9"},
+    )
     # An old failure: outside the 24 h window.
-    db.session.add(FailedLogin(email="old@example.com", ip="10.0.0.1",
-                               at=datetime.now(timezone.utc) - timedelta(hours=25)))
+    db.session.add(
+        FailedLogin(email="old@example.com", ip="10.0.0.1", at=datetime.now(UTC) - timedelta(hours=25))
+    )
     db.session.commit()
-    assert client.patch(f"/api/admin/users/{victim.id}", json={"tier": "pro"},
-                        headers=admin.headers).status_code == 200
+    assert (
+        client.patch(f"/api/admin/users/{victim.id}", json={"tier": "pro"}, headers=admin.headers).status_code
+        == 200
+    )
 
     resp = client.get("/api/admin/security", headers=admin.headers)
     assert resp.status_code == 200, resp.get_json()
@@ -31,7 +38,7 @@ def test_security_dashboard_reflects_failed_logins_locks_and_audit(app, client, 
     assert recent[0]["email"] == "nobody@example.com" and recent[0]["ip"] == "10.0.0.9"
     assert all(r["email"] != "old@example.com" for r in recent)
     assert [a["email"] for a in data["locked_accounts"]] == [victim.email]
-    assert datetime.fromisoformat(data["locked_accounts"][0]["locked_until"]) > datetime.now(timezone.utc)
+    assert datetime.fromisoformat(data["locked_accounts"][0]["locked_until"]) > datetime.now(UTC)
     assert data["top_failure_ips"] == [{"ip": "127.0.0.1", "count": 6}, {"ip": "10.0.0.9", "count": 1}]
 
     entry = next(e for e in data["audit_log"] if e["target_id"] == victim.id)

@@ -1,4 +1,5 @@
 """Argo's own fixtures (prefixed argo_ so they never clash with Alpine's)."""
+
 from __future__ import annotations
 
 import pytest

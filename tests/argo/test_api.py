@@ -1,4 +1,5 @@
 """GET /api/signals/latest, /api/signals/<sha256>, /health, /ready, errors, OpenAPI."""
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,9 @@ def fetch_all(client, page_size, **params):
 
 def truth(db, where="1=1", params=()):
     """Ground truth straight from SQL: served JSON, newest first, id breaking ties."""
-    rows = db.execute(f"SELECT payload FROM signals WHERE {where} "
-                      "ORDER BY timestamp DESC, id DESC", params).fetchall()
+    rows = db.execute(
+        f"SELECT payload FROM signals WHERE {where} ORDER BY timestamp DESC, id DESC", params
+    ).fetchall()
     return [json.loads(r[0]) for r in rows]
 
 
@@ -60,16 +62,19 @@ def test_paging_has_no_overlap_and_no_gap(argo_pop_client, argo_pop_db, page_siz
     assert len({s["sha256"] for s in everything}) == POPULATED_COUNT
 
 
-@pytest.mark.parametrize("params,where,args", [
-    ({"premium_only": "true"}, "confidence >= 95", ()),
-    ({"symbol": "aapl"}, "symbol = ?", ("AAPL",)),
-    ({"symbol": "BTC-USD", "premium_only": "true"}, "symbol = ? AND confidence >= 95", ("BTC-USD",)),
-    ({"min_confidence": "80"}, "confidence >= ?", (80,)),
-    ({"min_confidence": "97.5"}, "confidence >= ?", (97.5,)),
-    ({"min_confidence": "70", "symbol": "SPY"}, "confidence >= ? AND symbol = ?", (70, "SPY")),
-    ({"min_confidence": "50", "premium_only": "true"}, "confidence >= 95", ()),
-    ({"premium_only": "false", "min_confidence": "0"}, "1=1", ()),
-])
+@pytest.mark.parametrize(
+    "params,where,args",
+    [
+        ({"premium_only": "true"}, "confidence >= 95", ()),
+        ({"symbol": "aapl"}, "symbol = ?", ("AAPL",)),
+        ({"symbol": "BTC-USD", "premium_only": "true"}, "symbol = ? AND confidence >= 95", ("BTC-USD",)),
+        ({"min_confidence": "80"}, "confidence >= ?", (80,)),
+        ({"min_confidence": "97.5"}, "confidence >= ?", (97.5,)),
+        ({"min_confidence": "70", "symbol": "SPY"}, "confidence >= ? AND symbol = ?", (70, "SPY")),
+        ({"min_confidence": "50", "premium_only": "true"}, "confidence >= 95", ()),
+        ({"premium_only": "false", "min_confidence": "0"}, "1=1", ()),
+    ],
+)
 def test_every_filter_pages_exactly_like_sql(argo_pop_client, argo_pop_db, params, where, args):
     expected = truth(argo_pop_db, where, args)
     assert expected, "the fixture should have matching rows"
@@ -86,8 +91,7 @@ def test_filters_hold_on_served_values(argo_pop_client):
 
 
 def test_premium_only_returns_exactly_limit(argo_pop_client, argo_pop_db):
-    (premium_total,) = argo_pop_db.execute(
-        "SELECT count(*) FROM signals WHERE confidence >= 95").fetchone()
+    (premium_total,) = argo_pop_db.execute("SELECT count(*) FROM signals WHERE confidence >= 95").fetchone()
     assert premium_total > 200
     for limit in (1, 10, 50, 200):
         got = fetch(argo_pop_client, limit=limit, premium_only="true")
@@ -106,25 +110,28 @@ def test_offset_past_the_end_is_empty(argo_pop_client):
     assert fetch(argo_pop_client, symbol="NOPE") == []
 
 
-@pytest.mark.parametrize("params,field", [
-    ({"limit": "0"}, "limit"),
-    ({"limit": "501"}, "limit"),
-    ({"limit": "-1"}, "limit"),
-    ({"limit": "ten"}, "limit"),
-    ({"limit": "1.5"}, "limit"),
-    ({"offset": "-1"}, "offset"),
-    ({"offset": "1000001"}, "offset"),
-    ({"offset": "x"}, "offset"),
-    ({"premium_only": "maybe"}, "premium_only"),
-    ({"min_confidence": "-0.1"}, "min_confidence"),
-    ({"min_confidence": "100.1"}, "min_confidence"),
-    ({"min_confidence": "nan"}, "min_confidence"),
-    ({"min_confidence": "high"}, "min_confidence"),
-    ({"symbol": "a b"}, "symbol"),
-    ({"symbol": "X" * 16}, "symbol"),
-    ({"symbol": "AAPL;DROP"}, "symbol"),
-    ({"bogus": "1"}, "bogus"),
-])
+@pytest.mark.parametrize(
+    "params,field",
+    [
+        ({"limit": "0"}, "limit"),
+        ({"limit": "501"}, "limit"),
+        ({"limit": "-1"}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"limit": "1.5"}, "limit"),
+        ({"offset": "-1"}, "offset"),
+        ({"offset": "1000001"}, "offset"),
+        ({"offset": "x"}, "offset"),
+        ({"premium_only": "maybe"}, "premium_only"),
+        ({"min_confidence": "-0.1"}, "min_confidence"),
+        ({"min_confidence": "100.1"}, "min_confidence"),
+        ({"min_confidence": "nan"}, "min_confidence"),
+        ({"min_confidence": "high"}, "min_confidence"),
+        ({"symbol": "a b"}, "symbol"),
+        ({"symbol": "X" * 16}, "symbol"),
+        ({"symbol": "AAPL;DROP"}, "symbol"),
+        ({"bogus": "1"}, "bogus"),
+    ],
+)
 def test_bad_parameters_are_422_envelopes(argo_pop_client, params, field):
     resp = argo_pop_client.get(LATEST, query_string=params)
     assert resp.status_code == 422

@@ -1,4 +1,5 @@
 """The `flask --app argo_app signals ...` commands."""
+
 from __future__ import annotations
 
 from argo_app.generator.engine import DEFAULT_END
@@ -25,8 +26,9 @@ def test_generate_then_stats(argo_app_):
 
 
 def test_generate_symbols_and_end(argo_app_):
-    result = run(argo_app_, "generate", "--count", "50", "--symbols", "eth-usd,qqq",
-                 "--end", "2026-02-01T00:00:00Z")
+    result = run(
+        argo_app_, "generate", "--count", "50", "--symbols", "eth-usd,qqq", "--end", "2026-02-01T00:00:00Z"
+    )
     assert result.exit_code == 0, result.output
     stats = argo_app_.extensions["argo_store"].stats()
     assert set(stats["by_symbol"]) == {"ETH-USD", "QQQ"}

@@ -1,7 +1,8 @@
 """Signal generation: determinism, premium share, CSV input, the live feed."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -41,9 +42,11 @@ def write_csv(path, bars, with_symbol=False):
     with open(path, "w") as fh:
         fh.write(("symbol," if with_symbol else "") + "Date,Open,High,Low,Close,Volume\n")
         for i, t in enumerate(bars.times):
-            fh.write((f"{bars.symbol}," if with_symbol else "")
-                     + f"{t.isoformat()},{bars.open[i]},{bars.high[i]},{bars.low[i]},"
-                       f"{bars.close[i]},{bars.volume[i]}\n")
+            fh.write(
+                (f"{bars.symbol}," if with_symbol else "")
+                + f"{t.isoformat()},{bars.open[i]},{bars.high[i]},{bars.low[i]},"
+                f"{bars.close[i]},{bars.volume[i]}\n"
+            )
 
 
 def test_csv_round_trip_gives_the_same_signals(tmp_path):
@@ -61,14 +64,17 @@ def test_csv_symbol_column_and_directory(tmp_path):
     (tmp_path / "x.txt").write_text("ignored")
     got = read_path(tmp_path)
     assert [b.symbol for b in got] == ["AAA", "BBB"]
-    assert got[1].times == [datetime(2026, 1, 1, tzinfo=timezone.utc)]
+    assert got[1].times == [datetime(2026, 1, 1, tzinfo=UTC)]
 
 
-@pytest.mark.parametrize("content,needle", [
-    ("date,open,high,low\n2026-01-01,1,2,0\n", "close"),
-    ("date,open,high,low,close\nnot-a-date,1,2,0,1\n", "line 2"),
-    ("date,open,high,low,close\n2026-01-01,1,2,zero,1\n", "line 2"),
-])
+@pytest.mark.parametrize(
+    "content,needle",
+    [
+        ("date,open,high,low\n2026-01-01,1,2,0\n", "close"),
+        ("date,open,high,low,close\nnot-a-date,1,2,0,1\n", "line 2"),
+        ("date,open,high,low,close\n2026-01-01,1,2,zero,1\n", "line 2"),
+    ],
+)
 def test_csv_errors_say_what_is_wrong(tmp_path, content, needle):
     (tmp_path / "bad.csv").write_text(content)
     with pytest.raises(CSVFormatError, match=needle):
@@ -76,10 +82,9 @@ def test_csv_errors_say_what_is_wrong(tmp_path, content, needle):
 
 
 def test_live_feed_stamps_signals_with_the_tick_time():
-    feed = LiveFeed(["AAPL", "MSFT", "SPY"], seed=1, now=datetime(2026, 3, 1, tzinfo=timezone.utc))
+    feed = LiveFeed(["AAPL", "MSFT", "SPY"], seed=1, now=datetime(2026, 3, 1, tzinfo=UTC))
     found = []
     for minute in range(1, 20):
-        found += feed.tick(datetime(2026, 3, 1, 0, minute, 30, 123456, tzinfo=timezone.utc))
+        found += feed.tick(datetime(2026, 3, 1, 0, minute, 30, 123456, tzinfo=UTC))
     assert found, "a few ticks over 3 symbols should publish something"
-    assert all(s["timestamp"].startswith("2026-03-01T00:") and s["timestamp"].endswith(":30Z")
-               for s in found)
+    assert all(s["timestamp"].startswith("2026-03-01T00:") and s["timestamp"].endswith(":30Z") for s in found)

@@ -1,7 +1,8 @@
 """Indicator maths and strategy votes on hand-checked series."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from argo_app.generator.bars import Bars
 from argo_app.generator.consensus import STOP_ATR, TARGET_ATR, consensus, levels
 from argo_app.generator.strategies import DonchianBreakout, MACDHistogram, MomentumRSI, TrendEMA
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def line_bars(start, step, n=120, spread=0.5):

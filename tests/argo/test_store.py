@@ -1,4 +1,5 @@
 """The SQLite store: query plans, WAL, connections per thread, concurrent use."""
+
 from __future__ import annotations
 
 import itertools
@@ -20,8 +21,7 @@ def plan(conn, sql, params):
 
 @pytest.mark.parametrize("premium_only,symbol,min_confidence", SHAPES)
 def test_every_query_shape_uses_an_index_and_no_sort(argo_pop_db, premium_only, symbol, min_confidence):
-    sql, params = build_latest_query(premium_only=premium_only, symbol=symbol,
-                                     min_confidence=min_confidence)
+    sql, params = build_latest_query(premium_only=premium_only, symbol=symbol, min_confidence=min_confidence)
     steps = plan(argo_pop_db, sql, params + (10, 0))
     text = " | ".join(steps)
     assert "TEMP B-TREE" not in text, text
@@ -66,6 +66,7 @@ def test_duplicates_are_ignored_and_payload_is_the_served_json(store):
     assert store.insert_many(signals) == 50
     assert store.insert_many(signals) == 0
     import json
+
     assert json.loads(store.get_payload(signals[0]["sha256"])) == signals[0]
 
 
@@ -112,8 +113,9 @@ def test_many_readers_one_writer_no_lock_errors(store):
             readers_ready.wait()
             while not stop.is_set():
                 conns_by_thread.setdefault(i, set()).add(id(store.connection()))
-                store.latest_payloads(limit=20, premium_only=bool(i % 2),
-                                      symbol="AAPL" if i % 3 == 0 else None)
+                store.latest_payloads(
+                    limit=20, premium_only=bool(i % 2), symbol="AAPL" if i % 3 == 0 else None
+                )
                 reads[i] += 1
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(repr(exc))
@@ -124,7 +126,7 @@ def test_many_readers_one_writer_no_lock_errors(store):
         try:
             readers_ready.wait()
             for k in range(0, len(batches), 100):
-                store.insert_many(batches[k:k + 100])
+                store.insert_many(batches[k : k + 100])
                 time.sleep(0.005)
             store.checkpoint("PASSIVE")
         except Exception as exc:  # noqa: BLE001

@@ -1,4 +1,5 @@
 """Shared assertions for the hardening tests."""
+
 from __future__ import annotations
 
 import re
@@ -36,5 +37,7 @@ def table_counts(app) -> dict[str, int]:
 
     with app.app_context():
         with db.engine.connect() as conn:
-            return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
-                    for t in db.metadata.sorted_tables}
+            return {
+                t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+                for t in db.metadata.sorted_tables
+            }

@@ -4,6 +4,7 @@ nginx runs from the test's own directory (pid, logs, temp files there; -p/-c,
 never /etc/nginx), on free loopback ports, in the foreground in its own process
 group, so a kill reaches master and workers and nothing outlives the test.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,20 +35,38 @@ class NginxFront:
         self.alpine_port, self.argo_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.alpine_port}"
         self.argo_url = f"http://127.0.0.1:{self.argo_port}"
-        self.conf = render(self.workdir, ALPINE_LISTEN=f"127.0.0.1:{self.alpine_port}",
-                           ARGO_LISTEN=f"127.0.0.1:{self.argo_port}",
-                           ALPINE_UPSTREAM=alpine_upstream, ARGO_UPSTREAM=argo_upstream,
-                           NGINX_WORKERS="1", **settings)
+        self.conf = render(
+            self.workdir,
+            ALPINE_LISTEN=f"127.0.0.1:{self.alpine_port}",
+            ARGO_LISTEN=f"127.0.0.1:{self.argo_port}",
+            ALPINE_UPSTREAM=alpine_upstream,
+            ARGO_UPSTREAM=argo_upstream,
+            NGINX_WORKERS="1",
+            **settings,
+        )
         directives = "daemon off;"
         if os.geteuid() == 0:
             # As root, workers would drop to "nobody", who cannot enter pytest's
             # 0700 temp dirs (proxy_temp); keep them as the current user.
             directives += f" user {pwd.getpwuid(os.geteuid()).pw_name};"
-        self.proc = Proc([nginx_binary(), "-p", f"{self.workdir}/", "-c", str(self.conf),
-                          "-e", "stderr", "-g", directives],
-                         dict(os.environ), self.workdir / "nginx.log", cwd=self.workdir)
+        self.proc = Proc(
+            [
+                nginx_binary(),
+                "-p",
+                f"{self.workdir}/",
+                "-c",
+                str(self.conf),
+                "-e",
+                "stderr",
+                "-g",
+                directives,
+            ],
+            dict(os.environ),
+            self.workdir / "nginx.log",
+            cwd=self.workdir,
+        )
 
-    def start(self, timeout: float = 10) -> "NginxFront":
+    def start(self, timeout: float = 10) -> NginxFront:
         self.proc.start()
         deadline = time.monotonic() + timeout
         for port in (self.alpine_port, self.argo_port):

@@ -3,6 +3,7 @@
 All on loopback, each in its own session so a kill reaches the whole process
 group (gunicorn master and workers) and nothing outlives the test.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,11 +34,27 @@ class RedisServer:
         self.workdir = workdir
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "RedisServer":
+    def start(self) -> RedisServer:
         self.proc = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir), "--dbfilename", "dump.rdb"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            [
+                REDIS_SERVER,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+                "--dbfilename",
+                "dump.rdb",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)
         deadline = time.monotonic() + 10
         while True:
@@ -72,10 +89,16 @@ class Proc:
         self.argv, self.env, self.log_path, self.cwd = argv, env, log_path, cwd
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "Proc":
+    def start(self) -> Proc:
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env, stdout=log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.argv,
+            cwd=self.cwd,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         log.close()
         return self
 
@@ -124,19 +147,53 @@ def env_with(config: dict, **extra) -> dict:
 
 
 def alpine_gunicorn(env: dict, port: int, log_path: Path, workers: int = 2, threads: int = 3) -> Proc:
-    env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers),
-           "GUNICORN_THREADS": str(threads)}
+    env = {
+        **env,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": str(workers),
+        "GUNICORN_THREADS": str(threads),
+    }
     return Proc([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], env, log_path)
 
 
 def argo_gunicorn(env: dict, port: int, log_path: Path, workdir: Path) -> Proc:
     # Run from workdir so Alpine's ./gunicorn.conf.py is not picked up.
-    return Proc([str(BIN / "gunicorn"), "-k", "gthread", "-w", "1", "--threads", "4",
-                 "-b", f"127.0.0.1:{port}", "--log-level", "warning", "argo_app:create_app()"],
-                env, log_path, cwd=workdir)
+    return Proc(
+        [
+            str(BIN / "gunicorn"),
+            "-k",
+            "gthread",
+            "-w",
+            "1",
+            "--threads",
+            "4",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "argo_app:create_app()",
+        ],
+        env,
+        log_path,
+        cwd=workdir,
+    )
 
 
 def celery_worker(env: dict, log_path: Path) -> Proc:
-    return Proc([sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
-                 "--pool=solo", "--without-heartbeat", "--without-mingle", "--without-gossip",
-                 "--loglevel=WARNING"], env, log_path)
+    return Proc(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "workers.celery_app",
+            "worker",
+            "--pool=solo",
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel=WARNING",
+        ],
+        env,
+        log_path,
+    )

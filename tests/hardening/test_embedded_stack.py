@@ -1,6 +1,7 @@
 """`./run` (``python -m embedded``) on a temporary instance: its Redis requires the generated
 password and listens on loopback only, and SIGINT stops every process it started even when
 it was started the way a shell starts a background job (SIGINT ignored, own session)."""
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,18 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 # Whatever the suite's environment says about services must not leak into the stack.
-SCRUBBED = ("APP_ENV", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "JWT_SECRET_KEY", "ARGO_URL",
-            "ARGO_DB_PATH", "ARGO_API_KEY", "PROMETHEUS_MULTIPROC_DIR", "INSTANCE_DIR")
+SCRUBBED = (
+    "APP_ENV",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "JWT_SECRET_KEY",
+    "ARGO_URL",
+    "ARGO_DB_PATH",
+    "ARGO_API_KEY",
+    "PROMETHEUS_MULTIPROC_DIR",
+    "INSTANCE_DIR",
+)
 
 
 def _ok(url: str) -> bool:
@@ -52,15 +63,22 @@ def stack(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
     env.update({k: str(v) for k, v in ports.items()}, INSTANCE_DIR=str(instance))
     log = open(tmp_path / "embedded.out", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "embedded"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True,
-                            preexec_fn=_ignore_sigint)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "embedded"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=_ignore_sigint,
+    )
     deadline = time.monotonic() + 180
     while not _ok(f"http://127.0.0.1:{ports['ALPINE_PORT']}/ready"):
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            pytest.fail("the embedded stack did not come up:\n"
-                        + (tmp_path / "embedded.out").read_text()[-3000:])
+            pytest.fail(
+                "the embedded stack did not come up:\n" + (tmp_path / "embedded.out").read_text()[-3000:]
+            )
         time.sleep(0.5)
     family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
     yield proc, instance, ports, family

@@ -3,6 +3,7 @@
 Before, webargs saw "no data" and reported each required field missing (422),
 or (on endpoints whose fields are all optional) applied an empty change.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -18,9 +19,12 @@ def people(auth):
 def json_body_operations(client):
     """(method, path template) of every operation whose OpenAPI entry has a JSON body."""
     doc = client.get("/openapi.json").get_json()
-    return [(method.upper(), path) for path, item in doc["paths"].items()
-            for method, op in item.items()
-            if isinstance(op, dict) and "application/json" in op.get("requestBody", {}).get("content", {})]
+    return [
+        (method.upper(), path)
+        for path, item in doc["paths"].items()
+        for method, op in item.items()
+        if isinstance(op, dict) and "application/json" in op.get("requestBody", {}).get("content", {})
+    ]
 
 
 @pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8"])
@@ -36,8 +40,12 @@ def test_empty_json_body_is_400_everywhere(app, client, people, content_type):
         assert_envelope(resp, 400, "invalid_json")
     assert table_counts(app) == before
     # The login throttle did not count it as a failure, and alice is untouched.
-    assert client.post("/api/auth/login", json={"email": "alice@example.com",
-                                                 "password": alice.password}).status_code == 200
+    assert (
+        client.post(
+            "/api/auth/login", json={"email": "alice@example.com", "password": alice.password}
+        ).status_code
+        == 200
+    )
 
 
 def test_login_with_an_empty_json_body(client):

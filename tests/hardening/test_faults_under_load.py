@@ -18,6 +18,7 @@ service is back within seconds of each fault ending. Afterwards (exit flush +
 rollup) the rolled-up request table holds exactly the requests Alpine answered,
 per status class.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -35,8 +36,14 @@ from argo_app import create_app as create_argo
 from argo_app.generator.engine import generate
 from tests.conftest import free_port
 from tests.hardening.helpers import SNAKE
-from tests.hardening.servers import (RedisServer, alpine_gunicorn, argo_gunicorn, celery_worker,
-                                     env_with, wait_http)
+from tests.hardening.servers import (
+    RedisServer,
+    alpine_gunicorn,
+    argo_gunicorn,
+    celery_worker,
+    env_with,
+    wait_http,
+)
 from tests.log_hygiene import find_leaks
 
 pytestmark = pytest.mark.slow
@@ -64,8 +71,12 @@ class Stack:
         self.argo_env = env_with({}, ARGO_DB_PATH=argo_db)
         (tmp_path / "prom").mkdir()
         self.config = {**base_config, "REDIS_URL": self.redis.url, "ARGO_URL": self.argo_url}
-        self.alpine_env = env_with(self.config, PROMETHEUS_MULTIPROC_DIR=tmp_path / "prom",
-                                   METRICS_FLUSH_INTERVAL="0.5", ARGO_BREAKER_RESET_SECONDS="1")
+        self.alpine_env = env_with(
+            self.config,
+            PROMETHEUS_MULTIPROC_DIR=tmp_path / "prom",
+            METRICS_FLUSH_INTERVAL="0.5",
+            ARGO_BREAKER_RESET_SECONDS="1",
+        )
         self.worker_env = env_with(self.config)
         self.procs = []
         self.argo = self.start_argo()
@@ -149,8 +160,9 @@ class Load:
 
         def worker(offset):
             with requests.Session() as session:
-                for i, item in enumerate(itertools.islice(
-                        itertools.cycle(self.mix), offset, offset + MAX_PER_THREAD)):
+                for i, item in enumerate(
+                    itertools.islice(itertools.cycle(self.mix), offset, offset + MAX_PER_THREAD)
+                ):
                     if time.monotonic() > stop_at:
                         break
                     self.request(session, phase, *item)
@@ -173,8 +185,9 @@ class Load:
                     good = good and resp is not None and ok(item[1], resp)
                 if good:
                     return time.monotonic() - started
-                assert time.monotonic() - started < RECOVERY_SECONDS, \
+                assert time.monotonic() - started < RECOVERY_SECONDS, (
                     f"{phase}: not recovered after {RECOVERY_SECONDS}s: {self.answers[-7:]}"
+                )
                 time.sleep(0.2)
 
 
@@ -192,17 +205,20 @@ def terminate_backends(database: str) -> None:
         for _ in range(3):
             time.sleep(0.8)
             with engine.connect() as conn:
-                conn.execute(text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
     finally:
         engine.dispose()
 
 
 def test_faults_under_load(app, auth, stack, database_url, remember_secret):
     from app.extensions import db
-    from app.metrics.rollup import run_rollup
     from app.metrics.models import RequestMetricMinute
+    from app.metrics.rollup import run_rollup
 
     user = auth.user(email="load@example.com", tier="pro")
     admin = auth.admin(email="load-admin@example.com")
@@ -222,6 +238,7 @@ def test_faults_under_load(app, auth, stack, database_url, remember_secret):
         stack.redis.stop()
         time.sleep(2.0)
         stack.redis.start()
+
     load.run("redis", fault=redis_fault)
     timings["redis"] = load.recover("redis-recovery", healthy)
 
@@ -231,6 +248,7 @@ def test_faults_under_load(app, auth, stack, database_url, remember_secret):
         stack.argo.kill()
         time.sleep(2.0)
         stack.argo = stack.start_argo()
+
     load.run("argo", fault=argo_fault)
     timings["argo"] = load.recover("argo-recovery", healthy)
 
@@ -257,6 +275,7 @@ def test_faults_under_load(app, auth, stack, database_url, remember_secret):
             assert fresh.alive(), fresh.log()[-2000:]
             assert time.monotonic() < deadline, "the fresh worker did not commit the orphans"
             time.sleep(0.1)
+
     load.run("celery", seconds=PHASE_SECONDS, fault=celery_fault)
     timings["celery"] = load.recover("celery-recovery", healthy)
 
@@ -286,8 +305,10 @@ def test_faults_under_load(app, auth, stack, database_url, remember_secret):
     run_rollup(include_open=True)
     db.session.expire_all()
     rows = db.session.execute(
-        select(RequestMetricMinute.status_class, func.sum(RequestMetricMinute.requests))
-        .group_by(RequestMetricMinute.status_class)).all()
+        select(RequestMetricMinute.status_class, func.sum(RequestMetricMinute.requests)).group_by(
+            RequestMetricMinute.status_class
+        )
+    ).all()
     counted = {int(sc): int(n) for sc, n in rows}
     answered = Counter(a[2] // 100 for a in load.answers)
     assert counted == dict(answered), (counted, answered)
@@ -295,7 +316,10 @@ def test_faults_under_load(app, auth, stack, database_url, remember_secret):
 
     # No secret reached any server's log.
     from tests.log_hygiene import KNOWN_SECRETS
+
     for proc_log in stack.tmp.glob("*.log"):
         assert find_leaks(proc_log.read_text(errors="replace").splitlines(), KNOWN_SECRETS) == []
-    print(f"\nanswered {sum(answered.values())} ({dict(answered)}), per phase {dict(by_phase)}, "
-          f"recovery seconds {({k: round(v, 2) for k, v in timings.items()})}")
+    print(
+        f"\nanswered {sum(answered.values())} ({dict(answered)}), per phase {dict(by_phase)}, "
+        f"recovery seconds { ({k: round(v, 2) for k, v in timings.items()}) }"
+    )

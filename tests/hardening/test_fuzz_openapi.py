@@ -9,6 +9,7 @@ Argo itself. Every response must be: a documented status, JSON (never HTML),
 SPEC's error envelope for every error, never a 500, and a 503 only of the
 documented kinds.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -20,15 +21,24 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
-                                               status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from argo_app.generator.engine import generate
 from tests.hardening.helpers import SNAKE
 
 EXAMPLES_PER_MODE = 25  # per operation and mode: 50 requests per operation
-SETTINGS = settings(max_examples=EXAMPLES_PER_MODE, deadline=None, derandomize=True,
-                    database=None, suppress_health_check=list(HealthCheck), print_blob=False)
+SETTINGS = settings(
+    max_examples=EXAMPLES_PER_MODE,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+    print_blob=False,
+)
 DOCUMENTED_503 = {"upstream_unavailable", "database_unavailable", "service_unavailable", "not_ready"}
 CASES_RUN: dict[str, int] = {}
 STATUSES: dict[str, Counter] = {}
@@ -79,19 +89,28 @@ def fuzz(schema, headers_for, label: str, known: dict | None = None) -> int:
             count = [0]
 
             @SETTINGS
-            @given(case=operation.as_strategy(generation_mode=mode, path_parameters=path_parameters),
-                   data=st.data())
+            @given(
+                case=operation.as_strategy(generation_mode=mode, path_parameters=path_parameters),
+                data=st.data(),
+            )
             def run(case, data):
                 headers = headers_for(operation.path)
                 resp = case.call(headers=headers)
                 count[0] += 1
-                STATUSES.setdefault(f"{label} {operation.method.upper()} {operation.path}",
-                                    Counter())[resp.status_code] += 1
+                STATUSES.setdefault(f"{label} {operation.method.upper()} {operation.path}", Counter())[
+                    resp.status_code
+                ] += 1
                 check_response(resp, f"{label} {operation.method.upper()} {operation.path} [{mode}]")
-                case.validate_response(resp, checks=[not_a_server_error, status_code_conformance,
-                                                     content_type_conformance,
-                                                     response_schema_conformance],
-                                       headers=headers)
+                case.validate_response(
+                    resp,
+                    checks=[
+                        not_a_server_error,
+                        status_code_conformance,
+                        content_type_conformance,
+                        response_schema_conformance,
+                    ],
+                    headers=headers,
+                )
 
             try:
                 run()
@@ -100,8 +119,10 @@ def fuzz(schema, headers_for, label: str, known: dict | None = None) -> int:
                 # or body (GET /health in NEGATIVE mode): nothing to send.
                 assert mode == GenerationMode.NEGATIVE and count[0] == 0, operation.path
             total += count[0]
-            CASES_RUN[f"{label} {operation.method.upper()} {operation.path} {mode}"
-                      f"{' ' + str(path_parameters) if path_parameters else ''}"] = count[0]
+            CASES_RUN[
+                f"{label} {operation.method.upper()} {operation.path} {mode}"
+                f"{' ' + str(path_parameters) if path_parameters else ''}"
+            ] = count[0]
     return total
 
 
@@ -123,15 +144,24 @@ def test_fuzz_alpine(app, auth, remember_secret):
     print(f"\nalpine: {n} fuzz cases")
     assert n >= 10 * len(list(schema.get_all_operations()))
     # The credentials worked: valid requests got through to the handlers.
-    for op in ("GET /api/signals/latest", "GET /api/admin/users", "GET /api/users/me",
-               "GET /api/admin/metrics/requests", "PATCH /api/users/me"):
+    for op in (
+        "GET /api/signals/latest",
+        "GET /api/admin/users",
+        "GET /api/users/me",
+        "GET /api/admin/metrics/requests",
+        "PATCH /api/users/me",
+    ):
         assert STATUSES[f"alpine {op}"][200] > 0, STATUSES[f"alpine {op}"]
 
 
 def test_fuzz_argo(seeded_argo):
     schema = schemathesis.openapi.from_wsgi("/openapi.json", seeded_argo.app)
-    sha = seeded_argo.app.extensions["argo_store"].connection().execute(
-        "SELECT sha256 FROM signals LIMIT 1").fetchone()[0]
+    sha = (
+        seeded_argo.app.extensions["argo_store"]
+        .connection()
+        .execute("SELECT sha256 FROM signals LIMIT 1")
+        .fetchone()[0]
+    )
     n = fuzz(schema, lambda path: {}, "argo", known={"sha256": sha})
     print(f"\nargo: {n} fuzz cases")
     for key, value in STATUSES.items():

@@ -1,6 +1,7 @@
 """Development secrets are per instance (never a constant anyone can read in the source),
 production refuses weak secrets, Argo in production refuses a missing or weak API key,
 and the SQLite files of both services are created owner-only."""
+
 from __future__ import annotations
 
 import stat
@@ -21,20 +22,35 @@ def _mode(path) -> int:
 
 @pytest.fixture
 def no_secret_env(monkeypatch):
-    for var in ("SECRET_KEY", "JWT_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "INSTANCE_DIR",
-                "ARGO_API_KEY", "ARGO_DB_PATH", "APP_ENV"):
+    for var in (
+        "SECRET_KEY",
+        "JWT_SECRET_KEY",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "INSTANCE_DIR",
+        "ARGO_API_KEY",
+        "ARGO_DB_PATH",
+        "APP_ENV",
+    ):
         monkeypatch.delenv(var, raising=False)
 
 
 def _dev_app(instance, base_config):
     # The suite's database and Redis; only the secrets are left to the instance.
-    return create_app({"APP_ENV": "development", "INSTANCE_DIR": str(instance),
-                       "DATABASE_URL": base_config["DATABASE_URL"],
-                       "REDIS_URL": base_config["REDIS_URL"], "METRICS_ENABLED": False})
+    return create_app(
+        {
+            "APP_ENV": "development",
+            "INSTANCE_DIR": str(instance),
+            "DATABASE_URL": base_config["DATABASE_URL"],
+            "REDIS_URL": base_config["REDIS_URL"],
+            "METRICS_ENABLED": False,
+        }
+    )
 
 
 def test_development_secrets_are_generated_per_instance_0600_and_reused(
-        no_secret_env, tmp_path, _schema, base_config):
+    no_secret_env, tmp_path, _schema, base_config
+):
     one, two = tmp_path / "one", tmp_path / "two"
     first, again, other = _dev_app(one, base_config), _dev_app(one, base_config), _dev_app(two, base_config)
 
@@ -47,21 +63,23 @@ def test_development_secrets_are_generated_per_instance_0600_and_reused(
     assert "dev-only-secret" not in first.config["JWT_SECRET_KEY"]
 
 
-def test_an_admin_token_minted_with_the_old_public_constant_is_refused(no_secret_env, tmp_path, app,
-                                                                      base_config):
+def test_an_admin_token_minted_with_the_old_public_constant_is_refused(
+    no_secret_env, tmp_path, app, base_config
+):
     # (``app``: the suite's fixture, which empties the tables afterwards.)
     # The attack: the development default used to be this constant, readable in the source;
     # anyone could sign a token for the demo admin with it.
-    from app.extensions import db
-    from app.accounts.models import User
     from app.accounts import users as user_service
+    from app.accounts.models import User
     from app.accounts.tokens import issue_tokens
+    from app.extensions import db
 
     old_constant = "dev-only-secret-not-for-production-use!!"
     minter = create_app({**base_config, "JWT_SECRET_KEY": old_constant, "METRICS_ENABLED": False})
     with minter.app_context():
-        admin = user_service.create_user("demo-admin@example.com", "correct horse battery", "Demo",
-                                         is_admin=True)
+        admin = user_service.create_user(
+            "demo-admin@example.com", "correct horse battery", "Demo", is_admin=True
+        )
         forged = issue_tokens(db.session.get(User, admin.id))["access_token"]
     headers = {"Authorization": f"Bearer {forged}"}
     assert minter.test_client().get("/api/admin/analytics", headers=headers).status_code == 200
@@ -75,8 +93,13 @@ def test_an_admin_token_minted_with_the_old_public_constant_is_refused(no_secret
 @pytest.mark.parametrize("weak", WEAK)
 @pytest.mark.parametrize("name", ["SECRET_KEY", "JWT_SECRET_KEY"])
 def test_production_refuses_weak_secrets(no_secret_env, name, weak):
-    settings = {"SECRET_KEY": STRONG, "JWT_SECRET_KEY": STRONG,
-                "DATABASE_URL": "postgresql://u@db/x", "REDIS_URL": "redis://r:6379/0", name: weak}
+    settings = {
+        "SECRET_KEY": STRONG,
+        "JWT_SECRET_KEY": STRONG,
+        "DATABASE_URL": "postgresql://u@db/x",
+        "REDIS_URL": "redis://r:6379/0",
+        name: weak,
+    }
     with pytest.raises(RuntimeError, match=f"refusing to start in production.*{name}"):
         ProductionConfig.build(settings)
     with pytest.raises(RuntimeError, match="refusing to start"):
@@ -85,8 +108,14 @@ def test_production_refuses_weak_secrets(no_secret_env, name, weak):
 
 def test_production_never_generates_secrets(no_secret_env, tmp_path):
     with pytest.raises(RuntimeError, match="SECRET_KEY must be set"):
-        ProductionConfig.build({"INSTANCE_DIR": str(tmp_path), "DATABASE_URL": "postgresql://u@db/x",
-                                "REDIS_URL": "redis://r:6379/0", "JWT_SECRET_KEY": STRONG})
+        ProductionConfig.build(
+            {
+                "INSTANCE_DIR": str(tmp_path),
+                "DATABASE_URL": "postgresql://u@db/x",
+                "REDIS_URL": "redis://r:6379/0",
+                "JWT_SECRET_KEY": STRONG,
+            }
+        )
     assert not (tmp_path / "secret_key").exists()
 
 
@@ -102,8 +131,9 @@ def test_argo_in_production_refuses_a_missing_or_weak_api_key(no_secret_env, mon
 
 
 def test_argo_in_production_starts_with_a_strong_key_and_requires_it(no_secret_env, tmp_path):
-    argo = create_argo({"APP_ENV": "production", "ARGO_API_KEY": STRONG,
-                        "ARGO_DB_PATH": str(tmp_path / "argo.db")})
+    argo = create_argo(
+        {"APP_ENV": "production", "ARGO_API_KEY": STRONG, "ARGO_DB_PATH": str(tmp_path / "argo.db")}
+    )
     try:
         client = argo.test_client()
         assert client.get("/api/signals/latest").status_code == 401
@@ -115,8 +145,14 @@ def test_argo_in_production_starts_with_a_strong_key_and_requires_it(no_secret_e
 def test_sqlite_files_are_created_owner_only(no_secret_env, tmp_path, base_config):
     from app.extensions import db
 
-    alpine = create_app({"APP_ENV": "development", "INSTANCE_DIR": str(tmp_path),
-                         "REDIS_URL": base_config["REDIS_URL"], "METRICS_ENABLED": False})
+    alpine = create_app(
+        {
+            "APP_ENV": "development",
+            "INSTANCE_DIR": str(tmp_path),
+            "REDIS_URL": base_config["REDIS_URL"],
+            "METRICS_ENABLED": False,
+        }
+    )
     with alpine.app_context():
         db.create_all()  # opens the database: SQLite creates alpine.db and its WAL
         db.engine.dispose()

@@ -6,6 +6,7 @@ hands gunicorn complete requests only. nginx's own errors (garbage, oversize
 body/line/header, slow client, upstream down or silent) are the apps' JSON
 envelope, and the apps' own answers pass through untouched.
 """
+
 from __future__ import annotations
 
 import socket
@@ -34,9 +35,11 @@ def stack(tmp_path_factory, base_config, _schema):
     argo = ServerThread(create_argo({"ARGO_DB_PATH": str(tmp / "argo.db"), "TESTING": True})).start()
     (tmp / "prom").mkdir()
     port = free_port()
-    alpine = alpine_gunicorn(env_with(base_config, PROMETHEUS_MULTIPROC_DIR=tmp / "prom",
-                                      TRUSTED_PROXY_HOPS=1),
-                             port, tmp / "alpine.log").start()
+    alpine = alpine_gunicorn(
+        env_with(base_config, PROMETHEUS_MULTIPROC_DIR=tmp / "prom", TRUSTED_PROXY_HOPS=1),
+        port,
+        tmp / "alpine.log",
+    ).start()
     front = None
     try:
         wait_http(f"http://127.0.0.1:{port}/health", alpine)
@@ -57,8 +60,10 @@ class Tricklers:
     """Sockets that send a POST's headers, then one byte of body a second."""
 
     def __init__(self, port: int, count: int = TRICKLERS):
-        head = (b"POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+        head = (
+            b"POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+        )
         self.socks = []
         for _ in range(count):
             sock = socket.create_connection(("127.0.0.1", port), timeout=5)
@@ -129,10 +134,14 @@ def test_the_front_proxies_alpine_and_argo(stack):
 
 def test_body_over_64_kib_is_413_json_and_creates_nothing(stack, app):
     before = table_counts(app)
-    body = b'{"email": "big@example.com", "password": "correct horse battery", "full_name": "' \
-        + b"x" * (65 * 1024) + b'"}'
-    resp = requests.post(stack.url + "/api/auth/register", data=body,
-                         headers={"Content-Type": "application/json"}, timeout=10)
+    body = (
+        b'{"email": "big@example.com", "password": "correct horse battery", "full_name": "'
+        + b"x" * (65 * 1024)
+        + b'"}'
+    )
+    resp = requests.post(
+        stack.url + "/api/auth/register", data=body, headers={"Content-Type": "application/json"}, timeout=10
+    )
     assert_envelope(resp, 413, "payload_too_large")
     assert table_counts(app) == before
 
@@ -147,11 +156,14 @@ def test_header_over_8_kib_is_431_json(stack):
     assert_envelope(resp, 431, "request_header_fields_too_large")
 
 
-@pytest.mark.parametrize("garbage", [
-    b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n",  # TLS hello on plain HTTP
-    b"GET /health HTTP/1.1\r\nHost: a\r\nContent-Length: -5\r\n\r\n",
-    b"GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
-])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n",  # TLS hello on plain HTTP
+        b"GET /health HTTP/1.1\r\nHost: a\r\nContent-Length: -5\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+    ],
+)
 def test_garbage_requests_are_400_json(stack, garbage):
     status, headers, body = raw_exchange(stack.alpine_port, garbage)
     assert status == 400, body[:300]
@@ -174,12 +186,17 @@ def test_alpine_sees_the_client_address_nginx_saw(stack, app):
     bad = {"email": "nobody@example.com", "password": "wrong password 123"}
     # nginx appends the address it saw (loopback here) to what the client sent: a spoofed
     # X-Forwarded-For is not believed...
-    resp = requests.post(stack.url + "/api/auth/login", json=bad,
-                         headers={"X-Forwarded-For": "203.0.113.9"}, timeout=5)
+    resp = requests.post(
+        stack.url + "/api/auth/login", json=bad, headers={"X-Forwarded-For": "203.0.113.9"}, timeout=5
+    )
     assert_envelope(resp, 401)
     # ...while what the one trusted proxy (TRUSTED_PROXY_HOPS=1) says is.
-    resp = requests.post(stack.gunicorn_url + "/api/auth/login", json=bad,
-                         headers={"X-Forwarded-For": "198.51.100.7"}, timeout=5)
+    resp = requests.post(
+        stack.gunicorn_url + "/api/auth/login",
+        json=bad,
+        headers={"X-Forwarded-For": "198.51.100.7"},
+        timeout=5,
+    )
     assert_envelope(resp, 401)
     from app.extensions import db
 
@@ -196,8 +213,13 @@ def broken_front(tmp_path_factory):
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(64)
-    front = NginxFront(tmp, f"127.0.0.1:{silent.getsockname()[1]}", f"127.0.0.1:{free_port()}",
-                       CLIENT_TIMEOUT="1s", PROXY_READ_TIMEOUT="1s").start()
+    front = NginxFront(
+        tmp,
+        f"127.0.0.1:{silent.getsockname()[1]}",
+        f"127.0.0.1:{free_port()}",
+        CLIENT_TIMEOUT="1s",
+        PROXY_READ_TIMEOUT="1s",
+    ).start()
     yield front
     front.stop()
     silent.close()
@@ -211,10 +233,13 @@ def test_upstream_silent_is_504_json(broken_front):
     assert_envelope(requests.get(broken_front.url + "/health", timeout=10), 504, "gateway_timeout")
 
 
-@pytest.mark.parametrize("stalled", [
-    b"GET /health HTTP/1.1\r\nHost: a\r\n",  # headers never finished
-    b"POST /api/auth/login HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n{",  # body never finished
-])
+@pytest.mark.parametrize(
+    "stalled",
+    [
+        b"GET /health HTTP/1.1\r\nHost: a\r\n",  # headers never finished
+        b"POST /api/auth/login HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n{",  # body never finished
+    ],
+)
 def test_a_client_that_stalls_is_dropped_after_the_client_timeout(broken_front, stalled):
     # nginx does not answer a client that stopped sending (it closes the
     # connection: no 408 page, HTML or otherwise), and the upstream never sees it.
@@ -236,5 +261,6 @@ def test_the_error_pages_are_not_reachable_from_outside(stack):
 def test_the_shipped_config_is_the_template_with_its_defaults(tmp_path):
     from deploy.render_nginx import HERE, render
 
-    assert render(tmp_path).read_text() == (HERE / "nginx.conf").read_text(), \
+    assert render(tmp_path).read_text() == (HERE / "nginx.conf").read_text(), (
         "deploy/nginx.conf is stale: run python deploy/render_nginx.py"
+    )

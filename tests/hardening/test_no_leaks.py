@@ -4,6 +4,7 @@ them raising inside handlers after touching the database, plus real error paths
 commands and Celery tasks — and afterwards no SQLAlchemy connection is checked
 out, PostgreSQL sees no more connections than the pool allows and none idle in a
 transaction, and Argo's store holds no more SQLite connections than threads."""
+
 from __future__ import annotations
 
 import random
@@ -14,8 +15,8 @@ import pytest
 from flask import Blueprint
 from sqlalchemy import create_engine, select, text
 
-from app.extensions import db
 from app.accounts.models import User
+from app.extensions import db
 from argo_app.generator.engine import generate
 from httpkit.errors import APIError
 from tests.hardening.helpers import assert_envelope
@@ -38,8 +39,9 @@ def faulty_blueprint() -> Blueprint:
 
     @bp.post("/raise-mid-transaction")
     def raise_mid_transaction():
-        db.session.add(User(email=f"ghost{random.random()}@example.com", password_hash="x",
-                            full_name="ghost"))
+        db.session.add(
+            User(email=f"ghost{random.random()}@example.com", password_hash="x", full_name="ghost")
+        )
         db.session.flush()  # the INSERT is sent: a transaction is open on a connection
         raise Boom("mid transaction")
 
@@ -78,17 +80,21 @@ def pg_connections(database_url) -> tuple[int, int]:
     engine = create_engine(database_url, poolclass=None)
     try:
         with engine.connect() as conn:
-            row = conn.execute(text(
-                "SELECT count(*), count(*) FILTER (WHERE state LIKE 'idle in transaction%') "
-                "FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid()")).one()
+            row = conn.execute(
+                text(
+                    "SELECT count(*), count(*) FILTER (WHERE state LIKE 'idle in transaction%') "
+                    "FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid()"
+                )
+            ).one()
             return int(row[0]), int(row[1])
     finally:
         engine.dispose()
 
 
 def test_no_connection_leaks_after_thousands_of_requests_errors_cli_and_tasks(
-        app, auth, runner, database_url, remember_secret):
+    app, auth, runner, database_url, remember_secret
+):
     app.register_blueprint(faulty_blueprint())
     user = auth.user(email="leaky@example.com", tier="pro")
     admin = auth.admin(email="leak-admin@example.com")
@@ -115,22 +121,25 @@ def test_no_connection_leaks_after_thousands_of_requests_errors_cli_and_tasks(
         ("GET", "/api/signals/latest?premium_only=true", {"headers": user.headers}, 200),
         ("GET", "/api/signals/latest?limit=0", {"headers": user.headers}, 422),
         ("GET", "/nope", {}, 404),
-        ("POST", "/api/auth/register", {"json": {"email": "leaky@example.com",
-                                                 "password": "correct horse battery",
-                                                 "full_name": "dup"}}, 409),
-        ("POST", "/api/auth/login", {"json": {"email": "nobody@example.com",
-                                              "password": "wrong password!"}}, (401, 429)),
+        (
+            "POST",
+            "/api/auth/register",
+            {"json": {"email": "leaky@example.com", "password": "correct horse battery", "full_name": "dup"}},
+            409,
+        ),
+        (
+            "POST",
+            "/api/auth/login",
+            {"json": {"email": "nobody@example.com", "password": "wrong password!"}},
+            (401, 429),
+        ),
         ("PATCH", "/api/users/me", {"headers": user.headers, "json": {"email": "x"}}, 422),
-        ("PATCH", f"/api/admin/users/{user.id}", {"headers": admin.headers,
-                                                   "json": {"tier": "elite"}}, 200),
-        ("PATCH", "/api/admin/users/999999", {"headers": admin.headers,
-                                               "json": {"tier": "pro"}}, 404),
+        ("PATCH", f"/api/admin/users/{user.id}", {"headers": admin.headers, "json": {"tier": "elite"}}, 200),
+        ("PATCH", "/api/admin/users/999999", {"headers": admin.headers, "json": {"tier": "pro"}}, 404),
         ("GET", "/api/admin/metrics/requests", {"headers": admin.headers}, 200),
         ("GET", "/ready", {}, 200),
-        ("POST", "/api/auth/register", {"data": "[" * 5000,
-                                        "content_type": "application/json"}, 400),
-        ("POST", "/api/auth/register", {"data": b"x" * 70_000,
-                                        "content_type": "application/json"}, 413),
+        ("POST", "/api/auth/register", {"data": "[" * 5000, "content_type": "application/json"}, 400),
+        ("POST", "/api/auth/register", {"data": b"x" * 70_000, "content_type": "application/json"}, 413),
     ]
     work = [item for _ in range(ROUNDS) for item in mix]
     random.Random(5).shuffle(work)
@@ -161,11 +170,15 @@ def test_no_connection_leaks_after_thousands_of_requests_errors_cli_and_tasks(
         assert ghosts == []
 
     # CLI commands (successes and clean failures) and Celery tasks (eager).
-    for args, code in ((["users", "list"], 0), (["users", "set-tier", user.email, "pro"], 0),
-                       (["users", "set-tier", "nobody@example.com", "pro"], 1),
-                       (["users", "set-tier", user.email, "platinum"], 1),
-                       (["users", "deactivate", "nobody@example.com"], 1),
-                       (["metrics", "rollup", "--include-open"], 0), (["signals", "sync"], 0)):
+    for args, code in (
+        (["users", "list"], 0),
+        (["users", "set-tier", user.email, "pro"], 0),
+        (["users", "set-tier", "nobody@example.com", "pro"], 1),
+        (["users", "set-tier", user.email, "platinum"], 1),
+        (["users", "deactivate", "nobody@example.com"], 1),
+        (["metrics", "rollup", "--include-open"], 0),
+        (["signals", "sync"], 0),
+    ):
         for _ in range(5):
             result = runner.invoke(args=args)
             assert result.exit_code == code, (args, result.output)
@@ -199,11 +212,12 @@ def test_argo_store_holds_no_more_connections_than_threads(argo_server):
     def hammer(n):
         with requests.Session() as session:
             for i in range(n):
-                resp = session.get(argo_server.url + "/api/signals/latest",
-                                   params={"limit": 1 + i % 50}, timeout=5)
+                resp = session.get(
+                    argo_server.url + "/api/signals/latest", params={"limit": 1 + i % 50}, timeout=5
+                )
                 assert resp.status_code == 200
-            assert session.get(argo_server.url + "/api/signals/latest?limit=0",
-                               timeout=5).status_code == 422
+            assert session.get(argo_server.url + "/api/signals/latest?limit=0", timeout=5).status_code == 422
+
     with ThreadPoolExecutor(6) as pool:
         list(pool.map(hammer, [60] * 12))
     assert store.open_connections() <= threading.active_count()

@@ -2,6 +2,7 @@
 (errors included), a strict CSP except on the docs page, no CORS unless configured,
 no debug, and no stack trace in a production 500. Alpine's side is covered in
 tests/test_http_security.py and tests/test_config.py; this adds Argo and the rest."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,6 +20,7 @@ def argo_factory(tmp_path):
         app = create_argo({"ARGO_DB_PATH": str(tmp_path / "argo.db"), **config})
         made.append(app)
         return app
+
     yield make
     for app in made:
         app.extensions["argo_store"].close_all()
@@ -33,23 +35,30 @@ def security_headers_ok(resp):
 
 def test_argo_sends_security_headers_on_every_response(argo_factory):
     client = argo_factory().test_client()
-    for path, status in (("/health", 200), ("/api/signals/latest", 200), ("/openapi.json", 200),
-                         ("/api/signals/latest?limit=0", 422), ("/nope", 404),
-                         ("/api/signals/" + "0" * 64, 404)):
+    for path, status in (
+        ("/health", 200),
+        ("/api/signals/latest", 200),
+        ("/openapi.json", 200),
+        ("/api/signals/latest?limit=0", 422),
+        ("/nope", 404),
+        ("/api/signals/" + "0" * 64, 404),
+    ):
         resp = client.get(path)
         assert resp.status_code == status, path
         security_headers_ok(resp)
         assert resp.headers["Content-Security-Policy"].startswith("default-src 'none'")
         assert "Strict-Transport-Security" not in resp.headers  # plain HTTP
-    assert client.get("/health", base_url="https://localhost").headers[
-        "Strict-Transport-Security"].startswith("max-age=")
+    assert (
+        client.get("/health", base_url="https://localhost")
+        .headers["Strict-Transport-Security"]
+        .startswith("max-age=")
+    )
     docs = client.get("/docs")
     assert docs.status_code == 200 and "https://cdn.jsdelivr.net" in docs.headers["Content-Security-Policy"]
 
 
 def test_argo_cors_is_off_unless_configured(argo_factory, monkeypatch):
-    resp = argo_factory().test_client().get("/api/signals/latest",
-                                            headers={"Origin": "https://evil.example"})
+    resp = argo_factory().test_client().get("/api/signals/latest", headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in resp.headers
     monkeypatch.setenv("CORS_ORIGINS", "https://app.example")
     client = argo_factory().test_client()

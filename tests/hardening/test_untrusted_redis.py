@@ -4,6 +4,7 @@ never unpickled, never grants anything, and the truth comes from SQL.
 The planted values are what an attacker with write access to Redis would put there:
 Flask-Caching's own pickle format (``!`` + pickle bytes) under the real keys.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,7 @@ def _user_key(user_id: int) -> str:
     return f"alpine:user:{user_id}"
 
 
-def test_a_planted_pickle_in_the_user_cache_is_never_executed(app, client, logged_in_user, tmp_path,
-                                                              caplog):
+def test_a_planted_pickle_in_the_user_cache_is_never_executed(app, client, logged_in_user, tmp_path, caplog):
     marker = tmp_path / "pwned"
     _raw(app).set(_user_key(logged_in_user.id), b"!" + pickle.dumps(_TouchMarker(marker)), ex=300)
 
@@ -65,7 +65,7 @@ def test_a_forged_admin_entry_in_the_user_cache_grants_nothing(app, client, logg
 
 
 def test_planted_json_that_is_not_a_user_is_a_miss(app, client, logged_in_user):
-    for planted in (b'{"x":1}', b'[1,2]', b'"admin"', b'{"id":"one","email":1}', b"\xff\xfe"):
+    for planted in (b'{"x":1}', b"[1,2]", b'"admin"', b'{"id":"one","email":1}', b"\xff\xfe"):
         _raw(app).set(_user_key(logged_in_user.id), planted, ex=300)
         resp = client.get("/api/users/me", headers=logged_in_user.headers)
         assert resp.status_code == 200, (planted, resp.get_json())

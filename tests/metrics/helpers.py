@@ -1,4 +1,5 @@
 """Shared helpers for the metrics tests: reading what landed in SQL and Redis."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select

@@ -1,4 +1,5 @@
 """The counting hook: what a request leaves in Redis, and the rollup into SQL."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,9 +8,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.metrics import keys
+from app.metrics.models import RequestMetricMinute, RollupBatch, SignalDeliveryDaily
 from app.metrics.request import UNMATCHED
 from app.metrics.rollup import run_rollup
-from app.metrics.models import RequestMetricMinute, RollupBatch, SignalDeliveryDaily
 from tests.metrics.helpers import redis_requests, sql_delivered, sql_requests
 
 
@@ -44,8 +45,7 @@ def test_requests_are_counted_by_rule_method_and_status_class(app, client, redis
         for field, value in redis_client.hgetall(keys.minute_key(int(minute))).items():
             fields[field] = fields.get(field, 0) + int(value)
     requests = {f: v for f, v in fields.items() if f.startswith("r|")}
-    assert requests == {"r|GET|2|/openapi.json": 5, f"r|GET|4|{UNMATCHED}": 2,
-                        "r|GET|5|/_test/boom": 1}
+    assert requests == {"r|GET|2|/openapi.json": 5, f"r|GET|4|{UNMATCHED}": 2, "r|GET|5|/_test/boom": 1}
     assert all(fields[f"l{f[1:]}"] > 0 for f in requests)  # latency sums, µs
 
 

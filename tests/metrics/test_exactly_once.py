@@ -5,6 +5,7 @@ METRICS_ROLLUP_PAUSE, honoured only under TESTING) at the two dangerous
 instants — after claiming the minutes, and after the SQL commit but before the
 processing key is deleted — and SIGKILL it there.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,8 +19,8 @@ import pytest
 
 from app.extensions import db
 from app.metrics import keys
-from app.metrics.rollup import _claim_closed_minutes, run_rollup
 from app.metrics.models import RollupBatch
+from app.metrics.rollup import _claim_closed_minutes, run_rollup
 from tests.metrics.helpers import redis_requests, sql_delivered, sql_requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -33,8 +34,7 @@ def seed(app, minutes: int = 6, endpoints: int = 20, per: int = 3, ago: int = 10
     for m in range(minutes):
         for e in range(endpoints):
             for _ in range(per):
-                agg.record(base + m, "GET", 2 if e % 4 else 5, f"/api/e{e}", 250, user_id=e,
-                           delivered=1)
+                agg.record(base + m, "GET", 2 if e % 4 else 5, f"/api/e{e}", 250, user_id=e, delivered=1)
                 n += 1
     assert agg.flush()
     return n
@@ -109,14 +109,34 @@ def redis_store_client(app):
 
 # -- a real Celery worker, SIGKILLed at the dangerous instants ---------------------------
 
+
 def start_worker(base_config, pause: str) -> subprocess.Popen:
-    env = {**os.environ, **{k: str(v) for k, v in base_config.items()},
-           "METRICS_ROLLUP_PAUSE": pause, "PYTHONPATH": ROOT}
+    env = {
+        **os.environ,
+        **{k: str(v) for k, v in base_config.items()},
+        "METRICS_ROLLUP_PAUSE": pause,
+        "PYTHONPATH": ROOT,
+    }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "--pool=solo",
-         "--without-heartbeat", "--without-mingle", "--without-gossip", "--loglevel=WARNING"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "workers.celery_app",
+            "worker",
+            "--pool=solo",
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel=WARNING",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def kill_at_pause(app, base_config, redis_client, point: str) -> None:

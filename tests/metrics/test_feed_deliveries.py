@@ -1,4 +1,5 @@
 """Signals returned by the real feed are counted per user, end to end."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """A real gunicorn with two workers: /metrics agrees whichever worker answers, and
 a clean shutdown flushes every worker's in-memory counters to Redis."""
+
 from __future__ import annotations
 
 import os
@@ -27,14 +28,24 @@ def gunicorn(base_config, tmp_path):
     prom_dir = tmp_path / "prometheus"
     prom_dir.mkdir()
     (prom_dir / "counter_1.db").write_bytes(b"stale")  # a previous run's: must be emptied
-    env = {**os.environ, **{k: str(v) for k, v in base_config.items()},
-           "PROMETHEUS_MULTIPROC_DIR": str(prom_dir), "GUNICORN_BIND": f"127.0.0.1:{port}",
-           "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "2",
-           # No periodic flush: what reaches Redis comes from the exit flush.
-           "METRICS_FLUSH_INTERVAL": "30"}
+    env = {
+        **os.environ,
+        **{k: str(v) for k, v in base_config.items()},
+        "PROMETHEUS_MULTIPROC_DIR": str(prom_dir),
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "2",
+        "GUNICORN_THREADS": "2",
+        # No periodic flush: what reaches Redis comes from the exit flush.
+        "METRICS_FLUSH_INTERVAL": "30",
+    }
     log = open(tmp_path / "gunicorn.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     proc.log_path = tmp_path / "gunicorn.log"
     url = f"http://127.0.0.1:{port}"
     try:
@@ -73,11 +84,15 @@ def test_metrics_agree_across_workers_and_exit_flush_counts_everything(gunicorn,
 
     for _ in range(4):  # whichever worker answers, the sum is the same
         families = scrape(gunicorn.url)
-        total = sum(s.value for s in families["flask_http_request"].samples
-                    if s.name == "flask_http_request_total")
+        total = sum(
+            s.value for s in families["flask_http_request"].samples if s.name == "flask_http_request_total"
+        )
         assert total == N
-        for name in ("alpine_metrics_rollup_lag_seconds", "alpine_metrics_buffered_keys",
-                     "alpine_metrics_dropped_increments"):
+        for name in (
+            "alpine_metrics_rollup_lag_seconds",
+            "alpine_metrics_buffered_keys",
+            "alpine_metrics_dropped_increments",
+        ):
             assert name in families, name
 
     gunicorn.send_signal(signal.SIGTERM)  # clean shutdown: worker_exit flushes

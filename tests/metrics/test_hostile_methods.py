@@ -5,10 +5,11 @@ the same ``String(16)`` key, make PostgreSQL's ``INSERT .. ON CONFLICT`` raise
 CardinalityViolation, and block every later rollup. These tests send exactly
 that, and many more made-up methods, against the suite's PostgreSQL database.
 """
+
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -16,9 +17,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.metrics import keys
+from app.metrics.models import RequestMetricMinute
 from app.metrics.request import UNMATCHED
 from app.metrics.rollup import run_rollup
-from app.metrics.models import RequestMetricMinute
 from tests.hardening.helpers import assert_envelope
 from tests.metrics.helpers import redis_requests, sql_requests
 
@@ -27,16 +28,22 @@ KNOWN = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER"}
 
 
 def sql_rows_by_method() -> dict[str, int]:
-    rows = db.session.execute(select(RequestMetricMinute.method,
-                                     func.sum(RequestMetricMinute.requests))
-                              .group_by(RequestMetricMinute.method)).all()
+    rows = db.session.execute(
+        select(RequestMetricMinute.method, func.sum(RequestMetricMinute.requests)).group_by(
+            RequestMetricMinute.method
+        )
+    ).all()
     return {method: int(n) for method, n in rows}
 
 
 def request_series(body: str) -> list:
     """Every sample of the exporter's per-request families."""
-    return [s for f in text_string_to_metric_families(body)
-            if f.name.startswith("flask_http_request") for s in f.samples]
+    return [
+        s
+        for f in text_string_to_metric_families(body)
+        if f.name.startswith("flask_http_request")
+        for s in f.samples
+    ]
 
 
 @pytest.mark.parametrize("path", ["/", "/api/users/me", "/api/auth/login", "/no/such/path"])
@@ -46,8 +53,7 @@ def test_made_up_methods_are_405_json_on_every_path(client, path):
         assert_envelope(resp, 405, "method_not_allowed")
 
 
-def test_two_long_made_up_methods_then_the_rollup_counts_them_as_other(app, client,
-                                                                      redis_client):
+def test_two_long_made_up_methods_then_the_rollup_counts_them_as_other(app, client, redis_client):
     for method in LONG_METHODS:
         assert_envelope(client.open("/", method=method), 405, "method_not_allowed")
     assert client.get("/openapi.json").status_code == 200
@@ -56,8 +62,11 @@ def test_two_long_made_up_methods_then_the_rollup_counts_them_as_other(app, clie
 
     assert result.requests == 3
     assert sql_rows_by_method() == {"OTHER": 2, "GET": 1}
-    endpoints = db.session.execute(select(RequestMetricMinute.endpoint)
-                                   .where(RequestMetricMinute.method == "OTHER")).scalars().all()
+    endpoints = (
+        db.session.execute(select(RequestMetricMinute.endpoint).where(RequestMetricMinute.method == "OTHER"))
+        .scalars()
+        .all()
+    )
     assert endpoints == [UNMATCHED]
     assert redis_requests(redis_client) == 0
     assert not redis_client.smembers(keys.PROCESSING_SET)
@@ -91,9 +100,11 @@ def test_unknown_urls_share_one_endpoint_value(app, client, redis_client):
     run_rollup(include_open=True)
     endpoints = db.session.execute(select(RequestMetricMinute.endpoint).distinct()).scalars().all()
     assert endpoints == [UNMATCHED]
-    exported = {s.labels.get("url_rule") for s in
-                request_series(client.get("/metrics").get_data(as_text=True))
-                if "url_rule" in s.labels}
+    exported = {
+        s.labels.get("url_rule")
+        for s in request_series(client.get("/metrics").get_data(as_text=True))
+        if "url_rule" in s.labels
+    }
     assert exported == {"None"}
 
 
@@ -108,23 +119,31 @@ def test_argo_answers_made_up_methods_405_json(argo_server):
 # -- a rollup nobody can block --------------------------------------------------------
 
 HOSTILE_FIELDS = {  # what a neighbour with write access to Redis can put in a minute hash
-    "r|GET|2|/x": str(2**70),                          # past BIGINT
-    "r|GET|2|/" + "y" * 300 + "1": "1",                 # two endpoints longer than the column,
-    "r|GET|2|/" + "y" * 300 + "2": "1",                 # ... equal once cut to 255
-    "r|GET|99999|/z": "1",                              # past SMALLINT
-    "r|GET|2|/nul\x00byte": "1",                        # PostgreSQL text cannot hold NUL
-    "d|99999999999": "1",                               # user id past INTEGER
-    "d|7": "many",                                      # not a number
-    "garbage": "1",                                     # not ours at all
+    "r|GET|2|/x": str(2**70),  # past BIGINT
+    "r|GET|2|/" + "y" * 300 + "1": "1",  # two endpoints longer than the column,
+    "r|GET|2|/" + "y" * 300 + "2": "1",  # ... equal once cut to 255
+    "r|GET|99999|/z": "1",  # past SMALLINT
+    "r|GET|2|/nul\x00byte": "1",  # PostgreSQL text cannot hold NUL
+    "d|99999999999": "1",  # user id past INTEGER
+    "d|7": "many",  # not a number
+    "garbage": "1",  # not ours at all
 }
 
 
 def seed_hostile_minute(redis_client, minute: int) -> None:
     mkey = keys.minute_key(minute)
-    redis_client.hset(mkey, mapping={"r|GET|2|/ok": 5, "l|GET|2|/ok": 5000, "d|3": 4,
-                                     # counted as OTHER, not refused:
-                                     "r|QQQQQQQQQQQQQQQQA|4|/ok": 1,
-                                     "r|QQQQQQQQQQQQQQQQB|4|/ok": 1, **HOSTILE_FIELDS})
+    redis_client.hset(
+        mkey,
+        mapping={
+            "r|GET|2|/ok": 5,
+            "l|GET|2|/ok": 5000,
+            "d|3": 4,
+            # counted as OTHER, not refused:
+            "r|QQQQQQQQQQQQQQQQA|4|/ok": 1,
+            "r|QQQQQQQQQQQQQQQQB|4|/ok": 1,
+            **HOSTILE_FIELDS,
+        },
+    )
     redis_client.hset(mkey, b"r|GET|2|/\xff\xfe", 1)  # not UTF-8
     redis_client.zadd(keys.MINUTE_INDEX, {str(minute): minute})
 
@@ -136,13 +155,13 @@ def rejected_rows():
 
 
 def scraped_rejected_total(client) -> float:
-    families = {f.name: f for f in text_string_to_metric_families(
-        client.get("/metrics").get_data(as_text=True))}
+    families = {
+        f.name: f for f in text_string_to_metric_families(client.get("/metrics").get_data(as_text=True))
+    }
     return families["alpine_rollup_rejected_rows"].samples[0].value
 
 
-def test_a_hostile_minute_lands_its_good_rows_and_sets_aside_the_rest(app, client,
-                                                                      redis_client):
+def test_a_hostile_minute_lands_its_good_rows_and_sets_aside_the_rest(app, client, redis_client):
     from tests.metrics.helpers import sql_delivered
 
     assert scraped_rejected_total(client) == 0
@@ -173,10 +192,19 @@ def test_a_row_the_database_refuses_is_set_aside_not_retried_forever(app, client
     """Well-formed fields, but adding them overflows a stored BIGINT: only PostgreSQL's
     arithmetic sees it, so the rollup falls back to row by row."""
     minute = int(time.time() // 60) - 10
-    start = datetime.fromtimestamp(minute * 60, tz=timezone.utc)
-    db.session.add(RequestMetricMinute(minute=start, endpoint="/full", method="GET",
-                                       status_class=2, hour=start.replace(minute=0),
-                                       day=start.date(), requests=2**63 - 2, latency_us=0))
+    start = datetime.fromtimestamp(minute * 60, tz=UTC)
+    db.session.add(
+        RequestMetricMinute(
+            minute=start,
+            endpoint="/full",
+            method="GET",
+            status_class=2,
+            hour=start.replace(minute=0),
+            day=start.date(),
+            requests=2**63 - 2,
+            latency_us=0,
+        )
+    )
     db.session.commit()
     mkey = keys.minute_key(minute)
     redis_client.hset(mkey, mapping={"r|GET|2|/full": 10, "r|GET|2|/fine": 3, "d|5": 2})

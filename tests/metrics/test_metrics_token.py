@@ -1,4 +1,5 @@
 """/metrics behind a bearer token (METRICS_TOKEN), and the production warning without one."""
+
 from __future__ import annotations
 
 import logging
@@ -24,8 +25,7 @@ def test_metrics_without_a_bearer_token_is_401_token_missing(client, header):
     assert resp.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-@pytest.mark.parametrize("given", ["wrong", TOKEN[:-1], TOKEN + "x", TOKEN.upper(),
-                                   "é" * 40, "x" * 5000])
+@pytest.mark.parametrize("given", ["wrong", TOKEN[:-1], TOKEN + "x", TOKEN.upper(), "é" * 40, "x" * 5000])
 def test_metrics_with_a_wrong_token_is_401_token_invalid(client, given):
     resp = client.get("/metrics", headers={"Authorization": f"Bearer {given}"})
     assert_envelope(resp, 401, "token_invalid")

@@ -1,4 +1,5 @@
 """/metrics in one process (tests, dev server): parses, and exports the app's own metrics."""
+
 from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -20,15 +21,24 @@ def test_exports_request_and_app_metrics(app, client, auth, redis_client):
     client.get("/health")  # not counted by either counter
     families = scrape(client)
 
-    durations = [s for s in families["flask_http_request_duration_seconds"].samples
-                 if s.name.endswith("_count")]
+    durations = [
+        s for s in families["flask_http_request_duration_seconds"].samples if s.name.endswith("_count")
+    ]
     assert {s.labels["url_rule"]: s.value for s in durations} == {"/api/users/me": 3.0}
-    for name in ("alpine_user_cache_lookups", "alpine_metrics_dropped_increments",
-                 "alpine_metrics_buffered_keys", "alpine_metrics_rollup_lag_seconds",
-                 "alpine_argo_breaker_state", "alpine_signals_rejected"):
+    for name in (
+        "alpine_user_cache_lookups",
+        "alpine_metrics_dropped_increments",
+        "alpine_metrics_buffered_keys",
+        "alpine_metrics_rollup_lag_seconds",
+        "alpine_argo_breaker_state",
+        "alpine_signals_rejected",
+    ):
         assert name in families, name
-    cache = {s.labels["result"]: s.value for s in families["alpine_user_cache_lookups"].samples
-             if s.name.endswith("_total")}
+    cache = {
+        s.labels["result"]: s.value
+        for s in families["alpine_user_cache_lookups"].samples
+        if s.name.endswith("_total")
+    }
     assert sum(cache.values()) >= 3
 
 

@@ -1,4 +1,5 @@
 """`signals sync` (CLI and Celery task) fills the local copy, idempotently."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -16,7 +17,8 @@ def _count(app) -> int:
 def test_cli_sync_fills_the_copy_idempotently(feed_app, argo, runner):
     with argo.app.app_context():  # Argo's own CLI, in Argo's app context
         result = argo.app.test_cli_runner().invoke(
-            args=["signals", "generate", "--count", "300", "--seed", "1"])
+            args=["signals", "generate", "--count", "300", "--seed", "1"]
+        )
     assert result.exit_code == 0, result.output
     feed_app.config["SIGNAL_SYNC_PAGE_SIZE"] = 120
 

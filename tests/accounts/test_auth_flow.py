@@ -1,7 +1,9 @@
 """Register, login, refresh, logout and every token error code."""
+
 from __future__ import annotations
 
 import time
+from datetime import UTC
 
 import jwt as pyjwt
 from sqlalchemy import func, select
@@ -20,8 +22,16 @@ def test_register_normalises_email_and_starts_on_starter(auth):
     body = resp.get_json()
     assert body["email"] == "alice@example.com"
     assert body["tier"] == "starter" and body["is_active"] and not body["is_admin"]
-    assert set(body) == {"id", "email", "full_name", "tier", "is_active", "is_verified",
-                         "is_admin", "created_at"}
+    assert set(body) == {
+        "id",
+        "email",
+        "full_name",
+        "tier",
+        "is_active",
+        "is_verified",
+        "is_admin",
+        "created_at",
+    }
     assert "password" not in resp.get_data(as_text=True)
 
 
@@ -39,8 +49,10 @@ def test_register_validation(auth, client):
         ({"email": "a@example.com", "password": DEFAULT_PASSWORD, "full_name": ""}, "full_name"),
         ({"email": "a@example.com", "password": DEFAULT_PASSWORD, "full_name": "x" * 201}, "full_name"),
         ({"email": "a@example.com", "password": DEFAULT_PASSWORD}, "full_name"),
-        ({"email": "a@example.com", "password": DEFAULT_PASSWORD, "full_name": "X", "is_admin": True},
-         "is_admin"),
+        (
+            {"email": "a@example.com", "password": DEFAULT_PASSWORD, "full_name": "X", "is_admin": True},
+            "is_admin",
+        ),
     ]
     for body, field in cases:
         resp = client.post("/api/auth/register", json=body)
@@ -80,12 +92,15 @@ def test_wrong_password_and_unknown_email_answer_the_same(auth, client, app):
     assert wrong.get_json() == unknown.get_json()
     assert err(wrong) == "invalid_credentials"
 
-    from app.extensions import db
     from app.accounts.security_models import FailedLogin
+    from app.extensions import db
+
     with app.app_context():
         rows = db.session.execute(select(FailedLogin.email, FailedLogin.reason)).all()
-    assert sorted(rows) == [("dave@example.com", "invalid_credentials"),
-                            ("nobody@example.com", "invalid_credentials")]
+    assert sorted(rows) == [
+        ("dave@example.com", "invalid_credentials"),
+        ("nobody@example.com", "invalid_credentials"),
+    ]
 
 
 def test_unknown_email_costs_about_as_much_as_a_wrong_password(app, base_config):
@@ -93,8 +108,7 @@ def test_unknown_email_costs_about_as_much_as_a_wrong_password(app, base_config)
     from app import create_app
     from app.accounts import users as user_service
 
-    costly = create_app({**base_config, "PASSWORD_HASH_TIME_COST": 2,
-                         "PASSWORD_HASH_MEMORY_COST": 32768})
+    costly = create_app({**base_config, "PASSWORD_HASH_TIME_COST": 2, "PASSWORD_HASH_MEMORY_COST": 32768})
     with costly.app_context():
         user_service.create_user("timed@example.com", DEFAULT_PASSWORD, "T")
 
@@ -161,8 +175,9 @@ def test_logout_revokes_access_and_refresh_and_survives_flushdb(auth, client, ap
     assert client.post("/api/auth/refresh", headers=auth.headers(u.refresh)).status_code == 401
     assert client.get("/api/users/me", headers=auth.headers(other["access_token"])).status_code == 200
 
-    from app.extensions import db
     from app.accounts.security_models import RevokedToken
+    from app.extensions import db
+
     with app.app_context():
         assert db.session.execute(select(func.count(RevokedToken.id))).scalar_one() == 1
 
@@ -185,16 +200,16 @@ def test_revocation_cache_holds_positive_and_negative_entries(auth, client, redi
 
 
 def test_prune_deletes_only_ended_sessions(auth, client, app):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
-    from app.extensions import db
     from app.accounts.security_models import RevokedToken
     from app.accounts.tokens import prune_expired
+    from app.extensions import db
 
     u = auth.user()
     client.post("/api/auth/logout", headers=u.headers)
     with app.app_context():
-        db.session.add(RevokedToken(sid="old", expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+        db.session.add(RevokedToken(sid="old", expires_at=datetime.now(UTC) - timedelta(seconds=1)))
         db.session.commit()
         assert prune_expired() == 1
         assert db.session.execute(select(RevokedToken.sid)).scalars().all() != ["old"]
@@ -221,7 +236,9 @@ def test_tampered_wrong_key_and_alg_none_tokens_are_refused(auth, client, app):
     header, payload, sig = u.access.split(".")
     tampered = ".".join([header, payload, sig[:-4] + ("AAAA" if sig[-4:] != "AAAA" else "BBBB")])
     claims = _claims(u.access)
-    forged_sub = pyjwt.encode({**claims, "sub": "999"}, "wrong-key-wrong-key-wrong-key-123", algorithm="HS256")
+    forged_sub = pyjwt.encode(
+        {**claims, "sub": "999"}, "wrong-key-wrong-key-wrong-key-123", algorithm="HS256"
+    )
     wrong_key = pyjwt.encode(claims, "another-secret-that-is-long-enough-00", algorithm="HS256")
     alg_none = pyjwt.encode(claims, None, algorithm="none")
     hs512 = pyjwt.encode(claims, app.config["JWT_SECRET_KEY"], algorithm="HS512")
@@ -248,9 +265,9 @@ def test_token_without_session_claims_is_invalid(auth, client, app):
 
 
 def test_token_of_a_deleted_user_is_invalid(auth, client, app):
-    from app.extensions import db
-    from app.accounts.models import User
     from app.accounts import user_cache
+    from app.accounts.models import User
+    from app.extensions import db
 
     u = auth.user()
     assert client.get("/api/users/me", headers=u.headers).status_code == 200
@@ -264,9 +281,16 @@ def test_token_of_a_deleted_user_is_invalid(auth, client, app):
 
 def test_openapi_documents_the_accounts_endpoints(client):
     doc = client.get("/openapi.json").get_json()
-    for path in ("/api/auth/register", "/api/auth/login", "/api/auth/refresh", "/api/auth/logout",
-                 "/api/users/me", "/api/users/me/password", "/api/admin/users",
-                 "/api/admin/users/{user_id}"):
+    for path in (
+        "/api/auth/register",
+        "/api/auth/login",
+        "/api/auth/refresh",
+        "/api/auth/logout",
+        "/api/users/me",
+        "/api/users/me/password",
+        "/api/admin/users",
+        "/api/admin/users/{user_id}",
+    ):
         assert path in doc["paths"], path
     assert doc["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     login = doc["paths"]["/api/auth/login"]["post"]

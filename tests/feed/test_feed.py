@@ -1,4 +1,5 @@
 """GET /api/signals/latest against a real Argo on a loopback port."""
+
 from __future__ import annotations
 
 import pytest
@@ -74,20 +75,32 @@ def test_pro_and_elite_see_premium(feed_app, client, argo, tier_headers, tier):
 def test_limit_is_clamped_to_the_tier_and_reported(feed_app, client, argo, tier_headers):
     with argo.app.app_context():  # Argo's own CLI, in Argo's app context
         result = argo.app.test_cli_runner().invoke(
-            args=["signals", "generate", "--count", "300", "--seed", "1"])
+            args=["signals", "generate", "--count", "300", "--seed", "1"]
+        )
     assert result.exit_code == 0, result.output
-    for tier, asked, applied in [("starter", 50, 10), ("pro", 500, 50), ("elite", 1000, 200),
-                                 ("elite", 7, 7)]:
+    for tier, asked, applied in [
+        ("starter", 50, 10),
+        ("pro", 500, 50),
+        ("elite", 1000, 200),
+        ("elite", 7, 7),
+    ]:
         body = client.get(URL, query_string={"limit": asked}, headers=tier_headers(tier)).get_json()
         assert body["limit"] == applied, (tier, body.get("limit"))
         assert body["count"] == applied == len(body["signals"])
 
 
-@pytest.mark.parametrize("query, field", [
-    ({"limit": 0}, "limit"), ({"limit": 10_001}, "limit"), ({"limit": "ten"}, "limit"),
-    ({"offset": -1}, "offset"), ({"premium_only": "maybe"}, "premium_only"),
-    ({"symbol": "NOT A SYMBOL!"}, "symbol"), ({"colour": "red"}, "colour"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": 10_001}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"offset": -1}, "offset"),
+        ({"premium_only": "maybe"}, "premium_only"),
+        ({"symbol": "NOT A SYMBOL!"}, "symbol"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
 def test_bad_query_is_422_and_argo_is_not_called(feed_app, client, argo, tier_headers, query, field):
     headers = tier_headers("pro")
     argo.recorder.reset()
@@ -137,8 +150,14 @@ def test_argo_down_serves_the_local_copy_then_503_when_empty(feed_app, client, a
     assert all(s["confidence"] >= 95 for s in premium["signals"])
     nothing = client.get(URL, query_string={"symbol": "ZZZZ"}, headers=pro)
     assert nothing.status_code == 200
-    assert nothing.get_json() == {"signals": [], "count": 0, "limit": 10, "offset": 0,
-                                  "tier": "pro", "stale": True}
+    assert nothing.get_json() == {
+        "signals": [],
+        "count": 0,
+        "limit": 10,
+        "offset": 0,
+        "tier": "pro",
+        "stale": True,
+    }
 
     # Restarted on the same port over the same store: fresh again.
     argo.recorder.reset()
@@ -183,7 +202,8 @@ def test_tampered_signal_is_rejected_counted_never_stored_or_served(feed_app, cl
 
 
 def test_starter_page_deeper_than_the_scan_bound_comes_from_the_local_copy(
-        feed_app, client, argo, tier_headers, runner):
+    feed_app, client, argo, tier_headers, runner
+):
     feed_app.config["SIGNAL_SCAN_MAX"] = 30
     signals = crafted(80, premium_every=5)
     argo.store.insert_many(signals)
@@ -204,8 +224,12 @@ def test_request_path_upsert_is_idempotent_and_cheap(feed_app, client, argo, tie
     with feed_app.app_context():
         assert db.session.execute(select(func.count()).select_from(Signal)).scalar_one() == 15
         # created_at is when Alpine stored it (a per-row callable default).
-        assert db.session.execute(select(func.count()).select_from(Signal)
-                                  .where(Signal.created_at.is_(None))).scalar_one() == 0
+        assert (
+            db.session.execute(
+                select(func.count()).select_from(Signal).where(Signal.created_at.is_(None))
+            ).scalar_one()
+            == 0
+        )
 
 
 @pytest.mark.parametrize("tier, quota", [("starter", 1_000), ("pro", 10_000), ("elite", 100_000)])
@@ -247,8 +271,10 @@ def test_a_stored_signal_altered_later_at_argo_is_rejected(feed_app, client, arg
     victim = newest_first(signals)[0]
     altered = dict(victim, stop_loss=victim["stop_loss"] - 1, confidence=99.0)  # same sha256
     conn = argo.store.connection()
-    conn.execute("UPDATE signals SET payload = ?, confidence = 99.0 WHERE sha256 = ?",
-                 (json.dumps(altered), victim["sha256"]))
+    conn.execute(
+        "UPDATE signals SET payload = ?, confidence = 99.0 WHERE sha256 = ?",
+        (json.dumps(altered), victim["sha256"]),
+    )
     before = metric("alpine_signals_rejected_total", reason="sha256_mismatch", source="feed")
 
     body = client.get(URL, headers=headers).get_json()

@@ -1,12 +1,14 @@
 """`flask users ...` commands (through the same service, cache invalidated)."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
 
 
-
 def test_create_admin_with_password_then_login(runner, auth, client):
-    result = runner.invoke(args=["users", "create-admin", "Root@Example.com", "--password", "root password 1"])
+    result = runner.invoke(
+        args=["users", "create-admin", "Root@Example.com", "--password", "root password 1"]
+    )
     assert result.exit_code == 0, result.output
     assert "Created admin: root@example.com" in result.output
     tokens = auth.login("root@example.com", "root password 1")
@@ -15,8 +17,9 @@ def test_create_admin_with_password_then_login(runner, auth, client):
 
 
 def test_create_admin_prompts_hidden_with_confirmation(runner, auth):
-    result = runner.invoke(args=["users", "create-admin", "p@example.com"],
-                           input="prompted password\nprompted password\n")
+    result = runner.invoke(
+        args=["users", "create-admin", "p@example.com"], input="prompted password\nprompted password\n"
+    )
     assert result.exit_code == 0, result.output
     assert "prompted password" not in result.output  # hidden
     auth.login("p@example.com", "prompted password")
@@ -25,7 +28,9 @@ def test_create_admin_prompts_hidden_with_confirmation(runner, auth):
 def test_create_admin_promotes_an_existing_user(runner, auth, client):
     u = auth.user("exists@example.com")
     client.get("/api/users/me", headers=u.headers)  # warm cache
-    result = runner.invoke(args=["users", "create-admin", "exists@example.com", "--password", "new admin pass"])
+    result = runner.invoke(
+        args=["users", "create-admin", "exists@example.com", "--password", "new admin pass"]
+    )
     assert result.exit_code == 0 and "Promoted" in result.output
     # the password changed, so the old session is gone; the new password works
     assert client.get("/api/users/me", headers=u.headers).status_code == 401
@@ -59,8 +64,9 @@ def test_list_set_tier_deactivate(runner, auth, app):
     line = next(l for l in out.splitlines() if "one@example.com" in l)
     assert "pro" in line and " no " in line
 
-    from app.extensions import db
     from app.accounts.security_models import AuditLog
+    from app.extensions import db
+
     with app.app_context():
         actions = db.session.execute(select(AuditLog.action, AuditLog.actor_id)).all()
     assert ("user.set_tier", None) in actions and ("user.deactivate", None) in actions

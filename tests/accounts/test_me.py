@@ -1,4 +1,5 @@
 """GET/PATCH /api/users/me, password change, and the cached current user."""
+
 from __future__ import annotations
 
 import contextlib
@@ -37,6 +38,7 @@ def count_user_queries(app):
 
 def lookups():
     from app.accounts.user_cache import USER_CACHE_LOOKUPS
+
     return {r: USER_CACHE_LOOKUPS.labels(r)._value.get() for r in ("hit", "miss", "error")}
 
 
@@ -46,8 +48,16 @@ def test_me_returns_the_public_fields(auth, client, logged_in_user):
     body = resp.get_json()
     assert body["id"] == logged_in_user.id and body["email"] == logged_in_user.email
     assert body["tier"] == "starter" and body["is_active"] is True and body["is_admin"] is False
-    assert set(body) == {"id", "email", "full_name", "tier", "is_active", "is_verified",
-                         "is_admin", "created_at"}
+    assert set(body) == {
+        "id",
+        "email",
+        "full_name",
+        "tier",
+        "is_active",
+        "is_verified",
+        "is_admin",
+        "created_at",
+    }
 
 
 def test_a_cache_hit_performs_no_user_query(app, client, logged_in_user, redis_client):
@@ -68,12 +78,13 @@ def test_a_cache_hit_performs_no_user_query(app, client, logged_in_user, redis_c
     assert 0 < redis_client.ttl(f"alpine:user:{logged_in_user.id}") <= 300
     with app.app_context():
         from app.extensions import cache
-        assert cache.get(f"user:{logged_in_user.id}") == cached  # the same entry via Flask-Caching
 
+        assert cache.get(f"user:{logged_in_user.id}") == cached  # the same entry via Flask-Caching
 
 
 def test_cache_off_reads_the_database_every_time(app, client, auth, base_config):
     from app import create_app
+
     off = create_app({**base_config, "USER_CACHE_ENABLED": False})
     u = auth.user()
     c = off.test_client()
@@ -86,8 +97,9 @@ def test_cache_off_reads_the_database_every_time(app, client, auth, base_config)
 def test_patch_me_updates_name_and_email(auth, client, logged_in_user):
     h = logged_in_user.headers
     client.get("/api/users/me", headers=h)  # warm the cache
-    resp = client.patch("/api/users/me", headers=h,
-                        json={"full_name": "  New Name ", "email": " New@Example.com"})
+    resp = client.patch(
+        "/api/users/me", headers=h, json={"full_name": "  New Name ", "email": " New@Example.com"}
+    )
     assert resp.status_code == 200
     assert resp.get_json()["full_name"] == "New Name"
     assert resp.get_json()["email"] == "new@example.com"
@@ -112,8 +124,11 @@ def test_password_change_kills_every_older_token(auth, client):
     u = auth.user()
     second = auth.tokens_for(u.id)
     client.get("/api/users/me", headers=u.headers)  # warm cache
-    resp = client.post("/api/users/me/password", headers=u.headers,
-                       json={"current_password": DEFAULT_PASSWORD, "new_password": "brand new password"})
+    resp = client.post(
+        "/api/users/me/password",
+        headers=u.headers,
+        json={"current_password": DEFAULT_PASSWORD, "new_password": "brand new password"},
+    )
     assert resp.status_code == 204
     for token in (u.access, second["access_token"]):
         resp = client.get("/api/users/me", headers=auth.headers(token))
@@ -127,11 +142,17 @@ def test_password_change_kills_every_older_token(auth, client):
 
 def test_password_change_errors(auth, client, logged_in_user):
     h = logged_in_user.headers
-    resp = client.post("/api/users/me/password", headers=h,
-                       json={"current_password": "wrong password", "new_password": "another password"})
+    resp = client.post(
+        "/api/users/me/password",
+        headers=h,
+        json={"current_password": "wrong password", "new_password": "another password"},
+    )
     assert resp.status_code == 401 and err(resp) == "invalid_credentials"
-    resp = client.post("/api/users/me/password", headers=h,
-                       json={"current_password": DEFAULT_PASSWORD, "new_password": "short"})
+    resp = client.post(
+        "/api/users/me/password",
+        headers=h,
+        json={"current_password": DEFAULT_PASSWORD, "new_password": "short"},
+    )
     assert resp.status_code == 422
     assert client.get("/api/users/me", headers=h).status_code == 200  # nothing changed
 

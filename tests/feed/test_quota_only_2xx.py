@@ -1,4 +1,5 @@
 """Only answered feed requests (2xx) use the daily quota; 4xx leave it as it was."""
+
 from __future__ import annotations
 
 import threading
@@ -11,11 +12,13 @@ from tests.feed_helpers import crafted
 
 URL = "/api/signals/latest"
 LIMIT = 5
-BAD = [({"limit": "abc"}, 422, "validation_error"),
-       ({"limit": 0}, 422, "validation_error"),
-       ({"bogus": 1}, 422, "validation_error"),
-       ({"limit": 5, "limit ": 1, "offset": -1}, 422, "validation_error"),
-       ({"premium_only": "true"}, 403, "tier_required")]
+BAD = [
+    ({"limit": "abc"}, 422, "validation_error"),
+    ({"limit": 0}, 422, "validation_error"),
+    ({"bogus": 1}, 422, "validation_error"),
+    ({"limit": 5, "limit ": 1, "offset": -1}, 422, "validation_error"),
+    ({"premium_only": "true"}, 403, "tier_required"),
+]
 
 
 @pytest.fixture
@@ -32,8 +35,7 @@ def quota_used(redis_client) -> int:
     return int(redis_client.get(keys[0])) if keys else 0
 
 
-def test_4xx_feed_requests_leave_the_quota_as_it_was(feed_app, client, argo, tier_headers,
-                                                     redis_client):
+def test_4xx_feed_requests_leave_the_quota_as_it_was(feed_app, client, argo, tier_headers, redis_client):
     argo.store.insert_many(crafted(20))
     headers = tier_headers("starter")
     for params, status, code in BAD:  # nothing used yet
@@ -53,8 +55,7 @@ def test_4xx_feed_requests_leave_the_quota_as_it_was(feed_app, client, argo, tie
     assert quota_used(redis_client) == LIMIT
 
 
-def test_exact_quota_under_concurrency_with_4xx_in_the_mix(feed_app, argo, tier_headers,
-                                                           redis_client):
+def test_exact_quota_under_concurrency_with_4xx_in_the_mix(feed_app, argo, tier_headers, redis_client):
     """20 bad and 8 good requests at once from one user: at most LIMIT are answered,
     every refused one gives its slot back, and afterwards exactly LIMIT minus
     those answered remain. (While a bad request holds its slot a good one may be
@@ -85,8 +86,10 @@ def test_exact_quota_under_concurrency_with_4xx_in_the_mix(feed_app, argo, tier_
         answered = sum(1 for good, status in results if good and status == 200)
         assert answered <= LIMIT
         assert quota_used(redis_client) == answered  # every refused request gave its slot back
-        more = [requests.get(server.url + URL, headers=headers, timeout=20).status_code
-                for _ in range(LIMIT - answered + 1)]
+        more = [
+            requests.get(server.url + URL, headers=headers, timeout=20).status_code
+            for _ in range(LIMIT - answered + 1)
+        ]
         assert more == [200] * (LIMIT - answered) + [429]
         assert quota_used(redis_client) == LIMIT
     finally:

@@ -1,4 +1,5 @@
 """Per-tier daily quotas on /api/signals/*, and life without Redis."""
+
 from __future__ import annotations
 
 import shutil
@@ -82,8 +83,10 @@ def own_redis():
     exe = shutil.which("redis-server")
     assert exe, "redis-server is needed for this test"
     port = free_port()
-    proc = subprocess.Popen([exe, "--port", str(port), "--save", "", "--appendonly", "no",
-                             "--bind", "127.0.0.1"], stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [exe, "--port", str(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
+        stdout=subprocess.DEVNULL,
+    )
     url = f"redis://127.0.0.1:{port}/0"
     for _ in range(100):
         try:
@@ -102,13 +105,26 @@ def test_requests_keep_working_when_redis_dies(app, base_config, own_redis):
     from app.accounts.user_cache import USER_CACHE_LOOKUPS
 
     proc, url = own_redis
-    live = create_app({**base_config, "REDIS_URL": url, "TIER_QUOTA_OVERRIDES": {"starter": 3},
-                       "REDIS_BREAKER_SECONDS": 0.2})
+    live = create_app(
+        {
+            **base_config,
+            "REDIS_URL": url,
+            "TIER_QUOTA_OVERRIDES": {"starter": 3},
+            "REDIS_BREAKER_SECONDS": 0.2,
+        }
+    )
     add_probe(live)
     c = live.test_client()
-    assert c.post("/api/auth/register", json={"email": "r@example.com", "password": DEFAULT_PASSWORD,
-                                              "full_name": "R"}).status_code == 201
-    tokens = c.post("/api/auth/login", json={"email": "r@example.com", "password": DEFAULT_PASSWORD}).get_json()
+    assert (
+        c.post(
+            "/api/auth/register",
+            json={"email": "r@example.com", "password": DEFAULT_PASSWORD, "full_name": "R"},
+        ).status_code
+        == 201
+    )
+    tokens = c.post(
+        "/api/auth/login", json={"email": "r@example.com", "password": DEFAULT_PASSWORD}
+    ).get_json()
     h = {"Authorization": f"Bearer {tokens['access_token']}"}
     assert c.get("/api/users/me", headers=h).status_code == 200
     assert c.get("/api/users/me", headers=h).status_code == 200  # cached
@@ -125,7 +141,10 @@ def test_requests_keep_working_when_redis_dies(app, base_config, own_redis):
     assert again.status_code == 200
     # ...throttling counts in process memory...
     for _ in range(5):
-        assert c.post("/api/auth/login", json={"email": "x@example.com", "password": "wrong pass"}).status_code == 401
+        assert (
+            c.post("/api/auth/login", json={"email": "x@example.com", "password": "wrong pass"}).status_code
+            == 401
+        )
     locked = c.post("/api/auth/login", json={"email": "x@example.com", "password": "wrong pass"})
     assert locked.status_code == 429 and "Retry-After" in locked.headers
     # ...quotas count in process memory (the local day counter starts afresh)...

@@ -1,4 +1,5 @@
 """Login throttling: per (email, IP) (5 / 15 min) and per IP (30 / 15 min)."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -7,8 +8,9 @@ from tests.conftest import DEFAULT_PASSWORD
 
 
 def login(client, email, password, ip="10.0.0.1"):
-    return client.post("/api/auth/login", json={"email": email, "password": password},
-                       environ_base={"REMOTE_ADDR": ip})
+    return client.post(
+        "/api/auth/login", json={"email": email, "password": password}, environ_base={"REMOTE_ADDR": ip}
+    )
 
 
 def test_five_failures_lock_the_email_even_for_the_right_password(auth, client, app):
@@ -23,9 +25,10 @@ def test_five_failures_lock_the_email_even_for_the_right_password(auth, client, 
     auth.create_user("grace@example.com")
     assert login(client, "grace@example.com", DEFAULT_PASSWORD).status_code == 200
 
-    from app.extensions import db
-    from app.accounts.security_models import FailedLogin
     from app.accounts.login_throttle import failed_login_stats, locked_accounts
+    from app.accounts.security_models import FailedLogin
+    from app.extensions import db
+
     with app.app_context():
         reasons = db.session.execute(select(FailedLogin.reason)).scalars().all()
         assert sorted(reasons) == ["invalid_credentials"] * 5 + ["rate_limited"]

@@ -1,20 +1,20 @@
 """The pooled Argo client against the real Argo app on a loopback port."""
+
 from __future__ import annotations
 
 import time
 
 import pytest
 
-from app.feed.argo_client import ArgoUnavailable, argo_client
 from app.core.circuit_breaker import CLOSED, OPEN
+from app.feed.argo_client import ArgoUnavailable, argo_client
 from tests.conftest import ServerThread
 from tests.feed_helpers import crafted, metric
 
 
 @pytest.fixture
 def config_overrides():
-    return {"ARGO_BREAKER_FAILURES": 3, "ARGO_BREAKER_RESET_SECONDS": 1.0,
-            "ARGO_RETRY_BACKOFF": 0.01}
+    return {"ARGO_BREAKER_FAILURES": 3, "ARGO_BREAKER_RESET_SECONDS": 1.0, "ARGO_RETRY_BACKOFF": 0.01}
 
 
 def test_one_connection_serves_many_sequential_calls(app, argo_gunicorn):

@@ -5,6 +5,7 @@ commits a deactivation and stores it just after the admin's cache delete
 would keep serving the user as active for the cache's whole TTL. These
 tests race real requests against a real server (PostgreSQL, Redis).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -23,6 +24,7 @@ def cached_entry(app, user_id):
 
     with app.app_context():
         from app.core import redis_guard
+
         return user_cache.loads(redis_guard.client().get(user_cache.full_key(user_id)))
 
 
@@ -43,10 +45,14 @@ def hold_user_reads(app, user_id):
     reached, release = threading.Event(), threading.Event()
 
     def listener(_conn, _cursor, statement, params, _context, _many):
-        if ("FROM users" in statement and "token_version" in statement
-                and "password_hash" not in statement  # not the admin's own ORM load
-                and isinstance(params, dict) and user_id in params.values()
-                and not reached.is_set()):
+        if (
+            "FROM users" in statement
+            and "token_version" in statement
+            and "password_hash" not in statement  # not the admin's own ORM load
+            and isinstance(params, dict)
+            and user_id in params.values()
+            and not reached.is_set()
+        ):
             reached.set()
             release.wait(10)
 
@@ -66,12 +72,19 @@ def test_a_reader_held_between_its_sql_read_and_its_cache_store_cannot_revive_a_
     try:
         with hold_user_reads(app, target.id) as (reached, release):
             result = {}
-            reader = threading.Thread(target=lambda: result.update(resp=requests.get(
-                f"{server.url}/api/users/me", headers=target.headers, timeout=20)))
+            reader = threading.Thread(
+                target=lambda: result.update(
+                    resp=requests.get(f"{server.url}/api/users/me", headers=target.headers, timeout=20)
+                )
+            )
             reader.start()
             assert reached.wait(10), "the reader never read the user's row"
-            patch = requests.patch(f"{server.url}/api/admin/users/{target.id}",
-                                   headers=admin.headers, json={"is_active": False}, timeout=10)
+            patch = requests.patch(
+                f"{server.url}/api/admin/users/{target.id}",
+                headers=admin.headers,
+                json={"is_active": False},
+                timeout=10,
+            )
             assert patch.status_code == 200 and patch.json()["is_active"] is False
             release.set()
             reader.join(20)
@@ -101,8 +114,7 @@ def test_concurrent_readers_never_see_a_deactivated_user_as_active(app, auth, re
             late = []  # (status, code) of requests that started after the PATCH returned
             failures = []
 
-            def read(force_miss, target=target, key=key, stop=stop, patched_at=patched_at,
-                     late=late):
+            def read(force_miss, target=target, key=key, stop=stop, patched_at=patched_at, late=late):
                 session = requests.Session()
                 try:
                     while not stop.is_set():
@@ -119,8 +131,12 @@ def test_concurrent_readers_never_see_a_deactivated_user_as_active(app, auth, re
             for t in readers:
                 t.start()
             time.sleep(0.1)
-            patch = requests.patch(f"{server.url}/api/admin/users/{target.id}",
-                                   headers=admin.headers, json={"is_active": False}, timeout=10)
+            patch = requests.patch(
+                f"{server.url}/api/admin/users/{target.id}",
+                headers=admin.headers,
+                json={"is_active": False},
+                timeout=10,
+            )
             patched_at[0] = time.monotonic()
             assert patch.status_code == 200
             time.sleep(0.3)

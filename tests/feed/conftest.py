@@ -1,5 +1,6 @@
-"""Fixtures for the client/service tests: the feed fixtures (tests/feed_fixtures.py)
+"""Fixtures for the feed tests: the feed fixtures (tests/feed_fixtures.py)
 plus Argo under gunicorn, which keeps connections alive so reuse can be observed."""
+
 from __future__ import annotations
 
 import pytest
@@ -30,13 +31,33 @@ class GunicornArgo:
         self.url = f"http://127.0.0.1:{self.port}"
         self.access_log = tmp_path / "argo-access.log"
         root = Path(__file__).resolve().parents[2]
-        argv = [str(Path(sys.executable).with_name("gunicorn")), "-k", "gthread", "-w", "1",
-                "--threads", "4", "--bind", f"127.0.0.1:{self.port}", "--keep-alive", "5",
-                "--access-logfile", str(self.access_log),
-                "--access-logformat", "%({remote_port}e)s %(U)s", "argo_app:create_app()"]
+        argv = [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "-k",
+            "gthread",
+            "-w",
+            "1",
+            "--threads",
+            "4",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--keep-alive",
+            "5",
+            "--access-logfile",
+            str(self.access_log),
+            "--access-logformat",
+            "%({remote_port}e)s %(U)s",
+            "argo_app:create_app()",
+        ]
         env = {**os.environ, "ARGO_DB_PATH": db_path, "PYTHONPATH": str(root)}
-        self.proc = subprocess.Popen(argv, cwd=root, env=env, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        self.proc = subprocess.Popen(
+            argv,
+            cwd=root,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         self._wait_ready()
 
     def _wait_ready(self) -> None:

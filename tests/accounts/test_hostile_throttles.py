@@ -4,6 +4,7 @@ Each test sends what an attacker sent and fails on the hand-written throttle
 this replaced (check in one round trip, count in another, lock by email alone,
 no limit on current_password or on registration).
 """
+
 from __future__ import annotations
 
 import threading
@@ -16,8 +17,9 @@ from tests.conftest import DEFAULT_PASSWORD, ServerThread
 
 
 def login(client, email, password, ip="10.0.0.1"):
-    return client.post("/api/auth/login", json={"email": email, "password": password},
-                       environ_base={"REMOTE_ADDR": ip})
+    return client.post(
+        "/api/auth/login", json={"email": email, "password": password}, environ_base={"REMOTE_ADDR": ip}
+    )
 
 
 def assert_rate_limited(resp):
@@ -27,12 +29,13 @@ def assert_rate_limited(resp):
 
 
 def count_failures(app, reason):
-    from app.extensions import db
     from app.accounts.security_models import FailedLogin
+    from app.extensions import db
 
     with app.app_context():
-        return db.session.execute(select(func.count(FailedLogin.id))
-                                  .where(FailedLogin.reason == reason)).scalar_one()
+        return db.session.execute(
+            select(func.count(FailedLogin.id)).where(FailedLogin.reason == reason)
+        ).scalar_one()
 
 
 @pytest.fixture
@@ -50,8 +53,11 @@ def test_25_concurrent_wrong_logins_check_at_most_5_passwords(app, auth):
 
     def attempt(i):
         barrier.wait()
-        resp = requests.post(f"{server.url}/api/auth/login", timeout=30,
-                             json={"email": "target@example.com", "password": f"wrong guess {i}"})
+        resp = requests.post(
+            f"{server.url}/api/auth/login",
+            timeout=30,
+            json={"email": "target@example.com", "password": f"wrong guess {i}"},
+        )
         statuses.append(resp.status_code)
 
     threads = [threading.Thread(target=attempt, args=(i,)) for i in range(25)]
@@ -94,8 +100,7 @@ def test_per_email_ceiling_across_ips(app, auth, client):
     auth.create_user("victim@example.com")
     for n in range(10):
         for _ in range(5):
-            assert login(client, "victim@example.com", "wrong password",
-                         ip=f"192.0.2.{n}").status_code == 401
+            assert login(client, "victim@example.com", "wrong password", ip=f"192.0.2.{n}").status_code == 401
     resp = login(client, "victim@example.com", DEFAULT_PASSWORD, ip="198.51.100.2")
     assert_rate_limited(resp)
     assert resp.get_json()["error"]["details"]["scope"] == "email"
@@ -106,9 +111,12 @@ def test_current_password_cannot_be_guessed_without_limit(auth, client):
     user = auth.user(email="owner@example.com")
 
     def change(current, ip="203.0.113.7"):
-        return client.post("/api/users/me/password", headers=user.headers,
-                           environ_base={"REMOTE_ADDR": ip},
-                           json={"current_password": current, "new_password": "brand new password"})
+        return client.post(
+            "/api/users/me/password",
+            headers=user.headers,
+            environ_base={"REMOTE_ADDR": ip},
+            json={"current_password": current, "new_password": "brand new password"},
+        )
 
     for i in range(5):
         resp = change(f"guess number {i}")
@@ -124,13 +132,15 @@ class TestRegistrationLimit:
         return {"REGISTRATION_RATE_LIMIT": "3/hour"}
 
     def register(self, client, n, ip="203.0.113.7", password=DEFAULT_PASSWORD):
-        return client.post("/api/auth/register", environ_base={"REMOTE_ADDR": ip},
-                           json={"email": f"bot{n}@example.com", "password": password,
-                                 "full_name": f"Bot {n}"})
+        return client.post(
+            "/api/auth/register",
+            environ_base={"REMOTE_ADDR": ip},
+            json={"email": f"bot{n}@example.com", "password": password, "full_name": f"Bot {n}"},
+        )
 
     def test_registrations_per_ip_per_hour(self, app, client):
-        from app.extensions import db
         from app.accounts.models import User
+        from app.extensions import db
 
         assert [self.register(client, n).status_code for n in range(3)] == [201] * 3
         resp = self.register(client, 3)
@@ -153,9 +163,13 @@ class TestRegistrationLimit:
 
         def attempt(n):
             barrier.wait()
-            statuses.append(requests.post(f"{server.url}/api/auth/register", timeout=30, json={
-                "email": f"bot{n}@example.com", "password": DEFAULT_PASSWORD,
-                "full_name": "Bot"}).status_code)
+            statuses.append(
+                requests.post(
+                    f"{server.url}/api/auth/register",
+                    timeout=30,
+                    json={"email": f"bot{n}@example.com", "password": DEFAULT_PASSWORD, "full_name": "Bot"},
+                ).status_code
+            )
 
         threads = [threading.Thread(target=attempt, args=(n,)) for n in range(12)]
         try:

@@ -1,4 +1,5 @@
 """The breaker's state machine, on a clock the test moves (no sleeping)."""
+
 from __future__ import annotations
 
 import threading
