@@ -10,6 +10,7 @@ Every config honours ``DATABASE_URL``, ``REDIS_URL``, ``ARGO_URL``,
 Outside production, unset secrets are generated once per instance and kept
 under ``instance/`` (0600), never a constant in the source.
 """
+
 from __future__ import annotations
 
 import os
@@ -50,7 +51,7 @@ def normalise_database_url(url: str) -> str:
     ``postgres://`` URLs, which SQLAlchemy 2 no longer accepts, are read too."""
     for scheme in ("postgres://", "postgresql://"):
         if url.startswith(scheme):
-            return "postgresql+psycopg://" + url[len(scheme):]
+            return "postgresql+psycopg://" + url[len(scheme) :]
     return url
 
 
@@ -346,8 +347,11 @@ class ProductionConfig(Config):
     def finalise(cls, config: dict) -> None:
         # Never generated here: every process of a production deployment must
         # share the same secrets, so they come from the environment.
-        problems = [p for p in (secret_problem(name, config.get(name))
-                                for name in ("SECRET_KEY", "JWT_SECRET_KEY")) if p]
+        problems = [
+            p
+            for p in (secret_problem(name, config.get(name)) for name in ("SECRET_KEY", "JWT_SECRET_KEY"))
+            if p
+        ]
         for name in ("DATABASE_URL", "REDIS_URL"):
             if not config.get(name):
                 problems.append(f"{name} must be set")

@@ -15,6 +15,7 @@ local user). The apps, Celery and the ``flask`` CLI read the same file
 (config.py's embedded default), so nothing else needs configuring.
 ``INSTANCE_DIR`` moves the whole instance (a second stack, a test).
 """
+
 from __future__ import annotations
 
 import os
@@ -78,8 +79,14 @@ class Stack:
     # -- processes -------------------------------------------------------
     def start(self, name: str, argv: list[str], env: dict | None = None) -> None:
         logfile = open(INSTANCE / "logs" / f"{name}.log", "ab")
-        proc = subprocess.Popen(argv, cwd=ROOT, env=env or self.env, stdout=logfile,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=env or self.env,
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.procs.append((name, proc))
         log(f"started {name} (pid {proc.pid}, log instance/logs/{name}.log)")
 
@@ -120,25 +127,66 @@ class Stack:
     def prepare_data(self) -> None:
         flask = str(BIN / "flask")
         self.run_step("applying migrations", [flask, "--app", "wsgi", "db", "upgrade"])
-        self.run_step(f"seeding demo admin {DEMO_ADMIN_EMAIL}",
-                      [flask, "--app", "wsgi", "users", "create-admin", DEMO_ADMIN_EMAIL,
-                       "--password", DEMO_ADMIN_PASSWORD])
-        self.run_step("seeding demo signals in Argo",
-                      [flask, "--app", "argo_app", "signals", "generate", "--count", "500",
-                       "--seed", "42", "--end", "now"])
+        self.run_step(
+            f"seeding demo admin {DEMO_ADMIN_EMAIL}",
+            [
+                flask,
+                "--app",
+                "wsgi",
+                "users",
+                "create-admin",
+                DEMO_ADMIN_EMAIL,
+                "--password",
+                DEMO_ADMIN_PASSWORD,
+            ],
+        )
+        self.run_step(
+            "seeding demo signals in Argo",
+            [
+                flask,
+                "--app",
+                "argo_app",
+                "signals",
+                "generate",
+                "--count",
+                "500",
+                "--seed",
+                "42",
+                "--end",
+                "now",
+            ],
+        )
 
     def start_services(self) -> None:
         gunicorn, celery, flask = str(BIN / "gunicorn"), str(BIN / "celery"), str(BIN / "flask")
-        self.start("argo", [gunicorn, "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{ARGO_PORT}",
-                            "argo_app:create_app()"])
-        self.start("alpine", [gunicorn, "-c", "gunicorn.conf.py", "--bind",
-                              f"127.0.0.1:{ALPINE_PORT}", "wsgi:app"], env=self.web_environment())
-        self.start("worker", [celery, "-A", "workers.celery_app", "worker", "--loglevel=INFO",
-                              "--concurrency=2"])
-        self.start("beat", [celery, "-A", "workers.celery_app", "beat", "--loglevel=INFO",
-                            "--schedule", str(INSTANCE / "celerybeat-schedule")])
-        self.start("generator", [flask, "--app", "argo_app", "signals", "loop",
-                                 "--interval", SIGNAL_INTERVAL_SECONDS])
+        self.start(
+            "argo",
+            [gunicorn, "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{ARGO_PORT}", "argo_app:create_app()"],
+        )
+        self.start(
+            "alpine",
+            [gunicorn, "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{ALPINE_PORT}", "wsgi:app"],
+            env=self.web_environment(),
+        )
+        self.start(
+            "worker", [celery, "-A", "workers.celery_app", "worker", "--loglevel=INFO", "--concurrency=2"]
+        )
+        self.start(
+            "beat",
+            [
+                celery,
+                "-A",
+                "workers.celery_app",
+                "beat",
+                "--loglevel=INFO",
+                "--schedule",
+                str(INSTANCE / "celerybeat-schedule"),
+            ],
+        )
+        self.start(
+            "generator",
+            [flask, "--app", "argo_app", "signals", "loop", "--interval", SIGNAL_INTERVAL_SECONDS],
+        )
         wait_for(lambda: http_ok(f"http://127.0.0.1:{ARGO_PORT}/health"), "Argo /health")
         wait_for(lambda: http_ok(f"http://127.0.0.1:{ALPINE_PORT}/health"), "Alpine /health")
         wait_for(lambda: http_ok(f"http://127.0.0.1:{ALPINE_PORT}/ready"), "Alpine /ready")
@@ -156,8 +204,15 @@ class Stack:
 def write_redis_conf(data_dir: Path, password: str) -> Path:
     """redis-server's config, 0600 (it holds the password); rewritten at every start."""
     conf = data_dir / "redis.conf"
-    lines = [f"port {REDIS_PORT}", "bind 127.0.0.1", "protected-mode yes",
-             f'requirepass "{password}"', f'dir "{data_dir}"', 'save "60 1"', "appendonly no"]
+    lines = [
+        f"port {REDIS_PORT}",
+        "bind 127.0.0.1",
+        "protected-mode yes",
+        f'requirepass "{password}"',
+        f'dir "{data_dir}"',
+        'save "60 1"',
+        "appendonly no",
+    ]
     fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
     os.fchmod(fd, PRIVATE_FILE_MODE)
     with os.fdopen(fd, "w") as f:
@@ -192,7 +247,8 @@ def wait_for(check, what: str, timeout: float = 60.0) -> None:
 
 
 def banner() -> None:
-    print(f"""
+    print(
+        f"""
   Alpine + Argo are running (embedded: SQLite + Redis on 127.0.0.1:{REDIS_PORT}).
 
     Alpine API     http://127.0.0.1:{ALPINE_PORT}/api/...
@@ -204,7 +260,9 @@ def banner() -> None:
     Logs           instance/logs/*.log
 
   Press Ctrl-C to stop everything.
-""", flush=True)
+""",
+        flush=True,
+    )
 
 
 # Ctrl-C (SIGINT), SIGTERM and a closed terminal (SIGHUP) all end in the same orderly shutdown.

@@ -3,6 +3,7 @@
 gthread, 2 workers x 4 threads by default; --reuse-port spreads keep-alive
 connections across workers (without it one worker often takes most of them).
 """
+
 import os
 
 bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('ALPINE_PORT', '5000')}")

@@ -8,6 +8,7 @@ of a development instance are nobody else's business on a shared machine.
 ``INSTANCE_DIR`` (environment) moves the whole instance, e.g. for a second
 stack or a test; the default is ``instance/`` at the repository root.
 """
+
 from __future__ import annotations
 
 import os

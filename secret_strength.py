@@ -5,6 +5,7 @@ guessable. A secret must be at least 32 bytes with at least 10 distinct
 characters (``secrets.token_urlsafe(32)`` or ``openssl rand -hex 32`` pass
 by a wide margin). Imports neither app.
 """
+
 from __future__ import annotations
 
 MIN_SECRET_BYTES = 32

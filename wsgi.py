@@ -7,6 +7,7 @@ trust, counted from the right: 1 when nginx is the only proxy, 2 with a load
 balancer in front of nginx. Trusting more hops than there are proxies lets a
 client pick its own IP (and so dodge the per-IP login throttle).
 """
+
 import os
 
 from werkzeug.middleware.proxy_fix import ProxyFix

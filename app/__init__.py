@@ -1,4 +1,5 @@
 """Alpine: the API subscribers and admins talk to."""
+
 from __future__ import annotations
 
 import logging
@@ -27,8 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 def configure_logging(app: Flask) -> None:
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("alembic").setLevel(logging.WARNING)
 
 

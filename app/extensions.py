@@ -4,6 +4,7 @@ Nothing here opens a connection: clients are created lazily, per process, on
 first use (a gunicorn worker forked after ``preload_app`` must not share the
 parent's sockets).
 """
+
 from __future__ import annotations
 
 import os
@@ -12,10 +13,10 @@ import threading
 import redis
 from flask import Flask
 from flask_caching import Cache
-from app.accounts.jwt_decode_cache import CachingJWTManager as JWTManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
+from app.accounts.jwt_decode_cache import CachingJWTManager as JWTManager
 from app.core.sqlbase import Base
 from httpkit.errors import Api
 
@@ -33,7 +34,7 @@ class LazyRedis:
         self.configure(app.config)
         app.extensions["redis"] = self
 
-    def configure(self, config) -> "LazyRedis":
+    def configure(self, config) -> LazyRedis:
         """Point at ``REDIS_URL`` with the configured sub-second timeouts."""
         self._settings = {
             "url": config["REDIS_URL"],
@@ -52,9 +53,11 @@ class LazyRedis:
                         raise RuntimeError("redis_store.init_app(app) was not called")
                     s = self._settings
                     self._client = redis.Redis.from_url(
-                        s["url"], socket_timeout=s["socket_timeout"],
+                        s["url"],
+                        socket_timeout=s["socket_timeout"],
                         socket_connect_timeout=s["socket_connect_timeout"],
-                        health_check_interval=30)
+                        health_check_interval=30,
+                    )
                     self._pid = os.getpid()
         return self._client
 

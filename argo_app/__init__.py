@@ -1,8 +1,9 @@
 """Argo: generates trading signals and serves them from its own SQLite store.
 
-    gunicorn -k gthread -w 2 --threads 4 -b 127.0.0.1:5001 'argo_app:create_app()'
-    flask --app argo_app signals generate --count 500 --seed 1
+gunicorn -k gthread -w 2 --threads 4 -b 127.0.0.1:5001 'argo_app:create_app()'
+flask --app argo_app signals generate --count 500 --seed 1
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -11,7 +12,7 @@ if TYPE_CHECKING:  # importing argo_app (e.g. for argo_app.integrity) must stay 
     from flask import Flask
 
 
-def create_app(config: dict | None = None) -> "Flask":
+def create_app(config: dict | None = None) -> Flask:
     """Build the Argo app. Opens no connection that outlives this call."""
     from flask import Flask
 

@@ -1,4 +1,5 @@
 """Optional shared API key for /api/* (set ARGO_API_KEY to turn it on)."""
+
 from __future__ import annotations
 
 import hmac
@@ -21,6 +22,9 @@ def install_api_key_check(app: Flask) -> None:
             return None
         given = request.headers.get("X-API-Key", "").encode()
         if not hmac.compare_digest(given, expected):
-            raise APIError(401, "api_key_invalid" if given else "api_key_missing",
-                           "A valid X-API-Key header is required.")
+            raise APIError(
+                401,
+                "api_key_invalid" if given else "api_key_missing",
+                "A valid X-API-Key header is required.",
+            )
         return None

@@ -10,10 +10,11 @@ demo launcher starts next to Argo's web server. We chose this over a Celery beat
 task because Argo has no broker of its own and must keep working when Alpine's
 Redis/Celery are down; a loop process is one less moving part.
 """
+
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import click
 from flask import current_app
@@ -27,8 +28,9 @@ def _store():
 
 
 def _symbols(value: str | None):
-    from .generator.engine import DEFAULT_SYMBOLS
     from httpkit.schemas import SYMBOL_RE
+
+    from .generator.engine import DEFAULT_SYMBOLS
 
     if not value:
         return DEFAULT_SYMBOLS
@@ -43,12 +45,12 @@ def _end(value: str | None) -> datetime | None:
     if value is None:
         return None
     if value == "now":
-        return datetime.now(timezone.utc).replace(microsecond=0)
+        return datetime.now(UTC).replace(microsecond=0)
     try:
         when = datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not an ISO 8601 time or 'now'", param_hint="--end") from None
-    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 @click.group("signals")
@@ -60,9 +62,13 @@ def signals():
 @click.option("--count", default=500, show_default=True, type=click.IntRange(1, 1_000_000))
 @click.option("--seed", default=0, show_default=True, type=int, help="Same seed -> same signals.")
 @click.option("--symbols", default=None, help="Comma-separated, e.g. AAPL,MSFT (default: 8 demo symbols).")
-@click.option("--end", "end", default=None,
-              help="Time of the last synthetic bar (ISO 8601 UTC, or 'now'). "
-                   "Default: a fixed anchor, 2026-01-05T16:00:00Z, so runs are reproducible.")
+@click.option(
+    "--end",
+    "end",
+    default=None,
+    help="Time of the last synthetic bar (ISO 8601 UTC, or 'now'). "
+    "Default: a fixed anchor, 2026-01-05T16:00:00Z, so runs are reproducible.",
+)
 @with_appcontext
 def generate_cmd(count, seed, symbols, end):
     """Generate COUNT signals from a seeded synthetic market and store them."""
@@ -71,8 +77,10 @@ def generate_cmd(count, seed, symbols, end):
     found = engine.generate(count, seed, _symbols(symbols), _end(end) or engine.DEFAULT_END)
     inserted = _store().insert_many(found)
     premium = sum(s["confidence"] >= 95 for s in found)
-    click.echo(f"generated {len(found)} signals ({premium} premium), stored {inserted} new "
-               f"(duplicates ignored) in {current_app.config['ARGO_DB_PATH']}")
+    click.echo(
+        f"generated {len(found)} signals ({premium} premium), stored {inserted} new "
+        f"(duplicates ignored) in {current_app.config['ARGO_DB_PATH']}"
+    )
 
 
 @signals.command("import-csv")
@@ -110,8 +118,13 @@ def stats_cmd():
 
 
 @signals.command("loop")
-@click.option("--interval", default=5.0, show_default=True, type=click.FloatRange(0.01, 3600),
-              help="Seconds between ticks.")
+@click.option(
+    "--interval",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0.01, 3600),
+    help="Seconds between ticks.",
+)
 @click.option("--seed", default=None, type=int, help="Default: the current time.")
 @click.option("--symbols", default=None)
 @click.option("--iterations", default=0, type=click.IntRange(0), help="Stop after N ticks (0 = forever).")

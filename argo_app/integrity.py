@@ -4,6 +4,7 @@ Alpine imports this module (``from argo_app.integrity import signal_sha256,
 verify_signal``), so it must stay tiny: standard library only, no Flask, no
 numpy, nothing that opens a connection.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -12,8 +13,16 @@ from collections.abc import Mapping
 
 # The fields covered by the hash, in the order SPEC lists them (the JSON is
 # sorted anyway, so the order here is documentation only).
-HASHED_FIELDS = ("action", "confidence", "entry_price", "stop_loss", "strategy",
-                 "symbol", "take_profit", "timestamp")
+HASHED_FIELDS = (
+    "action",
+    "confidence",
+    "entry_price",
+    "stop_loss",
+    "strategy",
+    "symbol",
+    "take_profit",
+    "timestamp",
+)
 
 
 def canonical_json(signal: Mapping) -> str:

@@ -5,10 +5,11 @@ store, the generator and the benchmark cannot disagree. Values are rounded
 *before* hashing (prices to 4 decimals, confidence to 2) so the served numbers
 are exactly the hashed numbers.
 """
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .integrity import signal_sha256
 
@@ -21,17 +22,25 @@ TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 def format_timestamp(when: datetime) -> str:
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc).strftime(TIMESTAMP_FORMAT)
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
 
 
 def parse_timestamp(text: str) -> datetime:
-    return datetime.strptime(text, TIMESTAMP_FORMAT).replace(tzinfo=timezone.utc)
+    return datetime.strptime(text, TIMESTAMP_FORMAT).replace(tzinfo=UTC)
 
 
-def make_signal(*, symbol: str, action: str, confidence: float, entry_price: float,
-                stop_loss: float, take_profit: float, timestamp: datetime | str,
-                strategy: str) -> dict:
+def make_signal(
+    *,
+    symbol: str,
+    action: str,
+    confidence: float,
+    entry_price: float,
+    stop_loss: float,
+    take_profit: float,
+    timestamp: datetime | str,
+    strategy: str,
+) -> dict:
     """Build a served Signal dict (with ``sha256``) from raw values."""
     if action not in ACTIONS:
         raise ValueError(f"action must be BUY or SELL, not {action!r}")

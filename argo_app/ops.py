@@ -1,9 +1,11 @@
 """Operations endpoints: liveness and readiness."""
+
 from __future__ import annotations
 
 from flask import current_app
 
 from httpkit.errors import APIError, Blueprint
+
 from .schemas import StatusSchema
 
 blp = Blueprint("ops", __name__, description="Liveness and readiness")
@@ -22,6 +24,5 @@ def health():
 def ready():
     """The signal store answers a query."""
     if not current_app.extensions["argo_store"].ping():
-        raise APIError(503, "service_unavailable", "The signal store is not reachable.",
-                       {"database": "down"})
+        raise APIError(503, "service_unavailable", "The signal store is not reachable.", {"database": "down"})
     return {"status": "ok", "database": "up"}

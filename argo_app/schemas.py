@@ -1,4 +1,5 @@
 """Argo's own schemas: the latest-signals query and /ready's status."""
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -15,8 +16,9 @@ class LatestQuerySchema(SignalQuerySchema):
     BLANK_MEANS_ABSENT = ("symbol", "min_confidence")
 
     limit = ma.fields.Integer(load_default=10, validate=validate.Range(min=1, max=MAX_LIMIT))
-    min_confidence = ma.fields.Float(load_default=None, allow_nan=False,
-                                     validate=validate.Range(min=0, max=100))
+    min_confidence = ma.fields.Float(
+        load_default=None, allow_nan=False, validate=validate.Range(min=0, max=100)
+    )
 
 
 class StatusSchema(ma.Schema):

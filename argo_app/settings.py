@@ -3,6 +3,7 @@
 ``APP_ENV=production`` (the same variable Alpine reads) makes Argo refuse to
 start without a strong ``ARGO_API_KEY``: in production its API is never open.
 """
+
 from __future__ import annotations
 
 import os

@@ -15,6 +15,7 @@ Design (see PITFALLS.md, "SQLite (Argo)"):
 * A passive WAL checkpoint runs after every ``CHECKPOINT_EVERY`` inserted rows
   so the WAL file does not grow without bound.
 """
+
 from __future__ import annotations
 
 import os
@@ -62,8 +63,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 
-def build_latest_query(*, premium_only: bool, symbol: str | None,
-                       min_confidence: float | None) -> tuple[str, tuple]:
+def build_latest_query(
+    *, premium_only: bool, symbol: str | None, min_confidence: float | None
+) -> tuple[str, tuple]:
     """One parameterised query for every filter combination.
 
     Returns SQL with placeholders for the filters followed by LIMIT and OFFSET
@@ -105,8 +107,9 @@ class SignalStore:
     def _open(self) -> sqlite3.Connection:
         if self.path != ":memory:" and not self.path.startswith("file:"):
             private_file(self.path)  # 0600 before SQLite creates it 0644 (the -wal/-shm follow)
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                               timeout=BUSY_TIMEOUT_MS / 1000)
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+        )
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; safe in WAL
@@ -174,9 +177,21 @@ class SignalStore:
     def insert_many(self, signals: Iterable[dict]) -> int:
         """Insert served Signal dicts; duplicates (same sha256) are ignored.
         Returns how many rows were new."""
-        rows = [(s["sha256"], s["symbol"], s["action"], s["confidence"], s["entry_price"],
-                 s["stop_loss"], s["take_profit"], s["timestamp"], s["strategy"], to_payload(s))
-                for s in signals]
+        rows = [
+            (
+                s["sha256"],
+                s["symbol"],
+                s["action"],
+                s["confidence"],
+                s["entry_price"],
+                s["stop_loss"],
+                s["take_profit"],
+                s["timestamp"],
+                s["strategy"],
+                to_payload(s),
+            )
+            for s in signals
+        ]
         if not rows:
             return 0
         conn = self.connection()
@@ -202,17 +217,24 @@ class SignalStore:
         return tuple(self.connection().execute(f"PRAGMA wal_checkpoint({mode})").fetchone())
 
     # -- reads -------------------------------------------------------------
-    def latest_payloads(self, *, limit: int, offset: int = 0, premium_only: bool = False,
-                        symbol: str | None = None, min_confidence: float | None = None) -> list[str]:
+    def latest_payloads(
+        self,
+        *,
+        limit: int,
+        offset: int = 0,
+        premium_only: bool = False,
+        symbol: str | None = None,
+        min_confidence: float | None = None,
+    ) -> list[str]:
         """Stored JSON texts of the newest matching signals, newest first."""
-        sql, params = build_latest_query(premium_only=premium_only, symbol=symbol,
-                                         min_confidence=min_confidence)
+        sql, params = build_latest_query(
+            premium_only=premium_only, symbol=symbol, min_confidence=min_confidence
+        )
         rows = self.connection().execute(sql, params + (limit, offset)).fetchall()
         return [row[0] for row in rows]
 
     def get_payload(self, sha256: str) -> str | None:
-        row = self.connection().execute(
-            "SELECT payload FROM signals WHERE sha256 = ?", (sha256,)).fetchone()
+        row = self.connection().execute("SELECT payload FROM signals WHERE sha256 = ?", (sha256,)).fetchone()
         return row[0] if row else None
 
     def ping(self) -> bool:
@@ -224,10 +246,11 @@ class SignalStore:
     def stats(self) -> dict:
         conn = self.connection()
         total, premium, newest, oldest = conn.execute(
-            "SELECT count(*), coalesce(sum(confidence >= 95), 0), max(timestamp), min(timestamp)"
-            " FROM signals").fetchone()
-        by_symbol = dict(conn.execute(
-            "SELECT symbol, count(*) FROM signals GROUP BY symbol ORDER BY symbol").fetchall())
+            "SELECT count(*), coalesce(sum(confidence >= 95), 0), max(timestamp), min(timestamp) FROM signals"
+        ).fetchone()
+        by_symbol = dict(
+            conn.execute("SELECT symbol, count(*) FROM signals GROUP BY symbol ORDER BY symbol").fetchall()
+        )
         return {
             "total": total,
             "premium": premium,

@@ -3,6 +3,7 @@
 The hot path does no per-request serialisation: the store returns each row's
 stored JSON text and the view joins them into an array.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,8 +17,7 @@ from httpkit.schemas import SignalSchema
 
 from .schemas import LatestQuerySchema
 
-blp = Blueprint("signals", __name__, url_prefix="/api/signals",
-                description="Trading signals, newest first")
+blp = Blueprint("signals", __name__, url_prefix="/api/signals", description="Trading signals, newest first")
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -33,8 +33,8 @@ def latest(limit, offset, premium_only, symbol, min_confidence):
     of them whenever that many exist).
     """
     payloads = current_app.extensions["argo_store"].latest_payloads(
-        limit=limit, offset=offset, premium_only=premium_only, symbol=symbol,
-        min_confidence=min_confidence)
+        limit=limit, offset=offset, premium_only=premium_only, symbol=symbol, min_confidence=min_confidence
+    )
     return Response("[" + ",".join(payloads) + "]", mimetype="application/json")
 
 
@@ -44,8 +44,7 @@ def latest(limit, offset, premium_only, symbol, min_confidence):
 def by_hash(sha256):
     """One signal by its sha256 (64 lower-case hex characters)."""
     sha256 = sha256.lower()
-    payload = (current_app.extensions["argo_store"].get_payload(sha256)
-               if _SHA256.match(sha256) else None)
+    payload = current_app.extensions["argo_store"].get_payload(sha256) if _SHA256.match(sha256) else None
     if payload is None:
         raise APIError(404, "not_found", "No signal with this sha256.", {"sha256": sha256[:64]})
     return Response(payload, mimetype="application/json")

@@ -7,6 +7,7 @@
 - ``GET /_soak/pool``: this worker's SQLAlchemy pool (``checkedout()`` etc.);
   it does not touch the session itself, so it never counts itself.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,12 @@ def build() -> Flask:
     @bp.get("/pool")
     def pool_state():
         pool = db.engine.pool
-        return {"pid": os.getpid(), "checkedout": pool.checkedout(), "size": pool.size(),
-                "overflow": pool.overflow()}
+        return {
+            "pid": os.getpid(),
+            "checkedout": pool.checkedout(),
+            "size": pool.size(),
+            "overflow": pool.overflow(),
+        }
 
     app.register_blueprint(bp)
     return app

@@ -9,6 +9,7 @@ The ceiling row uses bench/bare_app.py, like every suite.
   SQLite file; ARGO_BENCH_SCHEMA=old|new says which column names it has
   (old: stop_price/target_price, no index; new: Argo's indexed schema).
 """
+
 from __future__ import annotations
 
 import os

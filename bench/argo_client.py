@@ -35,6 +35,7 @@ is recorded the same way.
 
 ``run(rounds, duration)`` returns rows for bench/run.py.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -84,15 +85,14 @@ def prepare_alpine(database_url: str) -> str:
     import redis
 
     from app import create_app
-    from app.extensions import db
     from app.accounts import tokens, users
+    from app.extensions import db
 
     redis.Redis.from_url(REDIS_URL).flushdb()
     app = create_app({**alpine_env(database_url), "JWT_ACCESS_TOKEN_SECONDS": 7200})
     with app.app_context():
         db.create_all()
-        user = users.create_user("bench-feed@example.com", secrets.token_urlsafe(16), "Bench",
-                                 tier="elite")
+        user = users.create_user("bench-feed@example.com", secrets.token_urlsafe(16), "Bench", tier="elite")
         token = tokens.issue_tokens(user)["access_token"]
         db.session.remove()
         db.engine.dispose()
@@ -120,10 +120,30 @@ def seed_argo(path: Path, count: int) -> None:
 
 def make_certificate(workdir: Path) -> tuple[Path, Path]:
     cert, key = workdir / "argo-cert.pem", workdir / "argo-key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                    "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
 
 
@@ -163,8 +183,9 @@ def wait_for_feed(url: str, headers: dict, timeout: float = 90.0) -> None:
 
 
 # -- one scheme (http or https) ------------------------------------------------
-def run_pair(scheme: str, workdir: Path, argo_db: Path, database_url: str, token: str,
-             rounds: int, duration: int, log) -> dict[str, list[dict]]:
+def run_pair(
+    scheme: str, workdir: Path, argo_db: Path, database_url: str, token: str, rounds: int, duration: int, log
+) -> dict[str, list[dict]]:
     argo_counts = workdir / f"argo-{scheme}-counts"
     argo_counts.mkdir()
     argo_args = ["-c", CONF]
@@ -173,9 +194,12 @@ def run_pair(scheme: str, workdir: Path, argo_db: Path, database_url: str, token
         cert, key = make_certificate(workdir)
         argo_args += ["--certfile", str(cert), "--keyfile", str(key)]
         alpine_extra["ARGO_CA_BUNDLE"] = str(cert)
-    argo = Gunicorn("argo_app:create_app()", env={"ARGO_DB_PATH": str(argo_db),
-                                                  "FEED_BENCH_COUNTS_DIR": str(argo_counts)},
-                    extra_args=argo_args, scheme=scheme)
+    argo = Gunicorn(
+        "argo_app:create_app()",
+        env={"ARGO_DB_PATH": str(argo_db), "FEED_BENCH_COUNTS_DIR": str(argo_counts)},
+        extra_args=argo_args,
+        scheme=scheme,
+    )
     servers: dict[str, Gunicorn] = {}
     results: dict[str, list[dict]] = {v: [] for v in VARIANTS}  # + pooled_back_to_back
     headers = {"Authorization": f"Bearer {token}"}
@@ -185,9 +209,14 @@ def run_pair(scheme: str, workdir: Path, argo_db: Path, database_url: str, token
             counts.mkdir()
             prom = workdir / f"prom-{scheme}-{variant}"
             prom.mkdir()
-            env = {**alpine_env(database_url), **alpine_extra, "ARGO_URL": argo.url,
-                   "ARGO_CLIENT_POOLED": "true" if variant == "pooled" else "false",
-                   "FEED_BENCH_COUNTS_DIR": str(counts), "PROMETHEUS_MULTIPROC_DIR": str(prom)}
+            env = {
+                **alpine_env(database_url),
+                **alpine_extra,
+                "ARGO_URL": argo.url,
+                "ARGO_CLIENT_POOLED": "true" if variant == "pooled" else "false",
+                "FEED_BENCH_COUNTS_DIR": str(counts),
+                "PROMETHEUS_MULTIPROC_DIR": str(prom),
+            }
             servers[variant] = Gunicorn("wsgi:app", env=env, extra_args=["-c", CONF]).__enter__()
             servers[variant].counts = counts
         try:
@@ -207,14 +236,22 @@ def run_pair(scheme: str, workdir: Path, argo_db: Path, database_url: str, token
                 argo_conns = sum(delta(a0, a1, "connections").values())
                 argo_reqs = sum(delta(a0, a1, "requests").values())
                 split = sorted(delta(u0, u1, "requests").values(), reverse=True)
-                row = {"rps": res.rps, "requests": res.requests, "non2xx": res.non2xx,
-                       "p50_ms": res.p50_ms, "p99_ms": res.p99_ms, "argo_requests": argo_reqs,
-                       "argo_new_connections": argo_conns,
-                       "conns_per_request": argo_conns / max(res.requests, 1),
-                       "alpine_worker_split": split}
-                log(f"  {scheme} {variant:<14} {res.rps:8.1f} req/s  non-2xx {res.non2xx}"
+                row = {
+                    "rps": res.rps,
+                    "requests": res.requests,
+                    "non2xx": res.non2xx,
+                    "p50_ms": res.p50_ms,
+                    "p99_ms": res.p99_ms,
+                    "argo_requests": argo_reqs,
+                    "argo_new_connections": argo_conns,
+                    "conns_per_request": argo_conns / max(res.requests, 1),
+                    "alpine_worker_split": split,
+                }
+                log(
+                    f"  {scheme} {variant:<14} {res.rps:8.1f} req/s  non-2xx {res.non2xx}"
                     f"  argo reqs {argo_reqs}  new argo conns {argo_conns}"
-                    f" ({row['conns_per_request']:.4f}/req)  alpine split {split}")
+                    f" ({row['conns_per_request']:.4f}/req)  alpine split {split}"
+                )
                 return row
 
             for rnd in range(rounds):
@@ -240,24 +277,33 @@ def summarise(scheme: str, results: dict[str, list[dict]]) -> list[dict]:
     for variant, runs in results.items():
         conns = [r["argo_new_connections"] for r in runs]
         per_req = [r["conns_per_request"] for r in runs]
-        rows.append({
-            "name": f"alpine->argo {scheme} {variant}",
-            "rps": round(statistics.median(r["rps"] for r in runs), 1),
-            "ratio": (round(statistics.median(ratios), 3) if variant == "pooled"
-                      else 1.0 if variant == "per_request" else None),
-            "non2xx": sum(r["non2xx"] for r in runs),
-            "p99_ms": max(r["p99_ms"] or 0 for r in runs),
-            "p50_ms": statistics.median(r["p50_ms"] or 0 for r in runs),
-            "conns_per_request": round(statistics.median(per_req), 4),
-            "conns_per_request_max": round(max(per_req), 4),
-            "argo_new_connections": conns,
-            "requests": [r["requests"] for r in runs],
-            "per_round_ratio": [round(x, 3) for x in ratios] if variant == "pooled" else None,
-            "alpine_worker_split": [r["alpine_worker_split"] for r in runs],
-            "note": (f"new Argo conns/request median {statistics.median(per_req):.4f} "
-                     f"max {max(per_req):.4f}; conns per run {conns}; alpine split "
-                     f"{';'.join('/'.join(map(str, r['alpine_worker_split'])) for r in runs)}"),
-        })
+        rows.append(
+            {
+                "name": f"alpine->argo {scheme} {variant}",
+                "rps": round(statistics.median(r["rps"] for r in runs), 1),
+                "ratio": (
+                    round(statistics.median(ratios), 3)
+                    if variant == "pooled"
+                    else 1.0
+                    if variant == "per_request"
+                    else None
+                ),
+                "non2xx": sum(r["non2xx"] for r in runs),
+                "p99_ms": max(r["p99_ms"] or 0 for r in runs),
+                "p50_ms": statistics.median(r["p50_ms"] or 0 for r in runs),
+                "conns_per_request": round(statistics.median(per_req), 4),
+                "conns_per_request_max": round(max(per_req), 4),
+                "argo_new_connections": conns,
+                "requests": [r["requests"] for r in runs],
+                "per_round_ratio": [round(x, 3) for x in ratios] if variant == "pooled" else None,
+                "alpine_worker_split": [r["alpine_worker_split"] for r in runs],
+                "note": (
+                    f"new Argo conns/request median {statistics.median(per_req):.4f} "
+                    f"max {max(per_req):.4f}; conns per run {conns}; alpine split "
+                    f"{';'.join('/'.join(map(str, r['alpine_worker_split'])) for r in runs)}"
+                ),
+            }
+        )
     return rows
 
 
@@ -273,8 +319,9 @@ def run(rounds: int = 5, duration: int = 10, n_signals: int = 3000, log=None) ->
         token = prepare_alpine(database_url)
         for scheme in ("http", "https"):
             log(f"== Alpine -> Argo over {scheme}")
-            rows += summarise(scheme, run_pair(scheme, workdir, argo_db, database_url, token,
-                                               rounds, duration, log))
+            rows += summarise(
+                scheme, run_pair(scheme, workdir, argo_db, database_url, token, rounds, duration, log)
+            )
     finally:
         drop_database(db_name)
         import redis
@@ -295,12 +342,27 @@ def main(argv=None) -> int:
     from bench.harness import format_table
 
     print()
-    print(format_table(rows, ["name", "rps", "ratio", "non2xx", "p50_ms", "p99_ms", "conns_per_request",
-                              "conns_per_request_max"]))
+    print(
+        format_table(
+            rows,
+            [
+                "name",
+                "rps",
+                "ratio",
+                "non2xx",
+                "p50_ms",
+                "p99_ms",
+                "conns_per_request",
+                "conns_per_request_max",
+            ],
+        )
+    )
     for row in rows:
-        print(f"{row['name']}: per-round ratio {row['per_round_ratio']}, new argo conns "
-              f"{row['argo_new_connections']}, requests {row['requests']}, "
-              f"alpine split {row['alpine_worker_split']}")
+        print(
+            f"{row['name']}: per-round ratio {row['per_round_ratio']}, new argo conns "
+            f"{row['argo_new_connections']}, requests {row['requests']}, "
+            f"alpine split {row['alpine_worker_split']}"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
     return 0

@@ -3,6 +3,7 @@ per-worker counters of requests and of *new TCP connections* (a request whose
 ``req_number`` is 1 is the first on its connection, i.e. gunicorn just
 accepted that connection). Each worker rewrites
 $FEED_BENCH_COUNTS_DIR/<pid>.json every 0.2 s from a background thread."""
+
 import importlib.util
 import itertools
 import json

@@ -2,6 +2,7 @@
 connection split the SPEC asks to record) and, for Argo, the number of open
 SQLite connections in each worker. Each worker rewrites
 $ARGO_BENCH_COUNTS_DIR/<pid>.json every 0.2 s from a background thread."""
+
 import itertools
 import json
 import os

@@ -16,6 +16,7 @@ by ``wrk -t2 -c16 -d<duration>s``, interleaved in every round:
 Ratios are computed within each round and the median over rounds is reported.
 ``run(rounds, duration)`` returns one dict per variant and per ratio.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,7 +33,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -61,16 +62,22 @@ def synthetic_signals(n: int, seed: int = 42):
     """n valid signals (real sha256s), one every 15 s, confidence uniform 60..100
     (so 12.5% are premium)."""
     rng = random.Random(seed)
-    end = datetime(2026, 1, 5, 16, 0, tzinfo=timezone.utc)
+    end = datetime(2026, 1, 5, 16, 0, tzinfo=UTC)
     for i in range(n):
         action = rng.choice(("BUY", "SELL"))
         entry = rng.uniform(20, 500)
         atr = entry * rng.uniform(0.002, 0.02)
         sign = 1 if action == "BUY" else -1
-        yield make_signal(symbol=rng.choice(SYMBOLS), action=action,
-                          confidence=rng.uniform(60, 100), entry_price=entry,
-                          stop_loss=entry - sign * 1.5 * atr, take_profit=entry + sign * 3 * atr,
-                          timestamp=end - timedelta(seconds=15 * i), strategy="weighted_consensus")
+        yield make_signal(
+            symbol=rng.choice(SYMBOLS),
+            action=action,
+            confidence=rng.uniform(60, 100),
+            entry_price=entry,
+            stop_loss=entry - sign * 1.5 * atr,
+            take_profit=entry + sign * 3 * atr,
+            timestamp=end - timedelta(seconds=15 * i),
+            strategy="weighted_consensus",
+        )
 
 
 def build_databases(directory: Path, n: int) -> tuple[Path, Path]:
@@ -79,7 +86,7 @@ def build_databases(directory: Path, n: int) -> tuple[Path, Path]:
     store = SignalStore(str(new_db))
     store.init_schema()
     for i in range(0, n, 20_000):
-        store.insert_many(signals[i:i + 20_000])
+        store.insert_many(signals[i : i + 20_000])
     store.checkpoint("TRUNCATE")
     store.close_all()
     conn = sqlite3.connect(old_db)
@@ -87,8 +94,21 @@ def build_databases(directory: Path, n: int) -> tuple[Path, Path]:
     conn.executemany(
         "INSERT INTO signals (symbol, action, confidence, entry_price, stop_price, target_price,"
         " timestamp, strategy, sha256) VALUES (?,?,?,?,?,?,?,?,?)",
-        [(s["symbol"], s["action"], s["confidence"], s["entry_price"], s["stop_loss"],
-          s["take_profit"], s["timestamp"], s["strategy"], s["sha256"]) for s in signals])
+        [
+            (
+                s["symbol"],
+                s["action"],
+                s["confidence"],
+                s["entry_price"],
+                s["stop_loss"],
+                s["take_profit"],
+                s["timestamp"],
+                s["strategy"],
+                s["sha256"],
+            )
+            for s in signals
+        ],
+    )
     conn.commit()
     conn.close()
     return new_db, old_db
@@ -109,10 +129,30 @@ class Server:
         full_env = {**os.environ, **env, "ARGO_BENCH_COUNTS_DIR": str(self.counts_dir)}
         self.log = open(workdir / f"{name}.log", "w")
         self.proc = subprocess.Popen(
-            [GUNICORN, "-k", "gthread", "-w", "2", "--threads", "4", "--reuse-port",
-             "-b", f"127.0.0.1:{self.port}", "--pythonpath", f"{BENCH_DIR},{REPO}",
-             "-c", str(BENCH_DIR / "argo_gunicorn_conf.py"), "--log-level", "warning", app],
-            env=full_env, stdout=self.log, stderr=subprocess.STDOUT, cwd=str(REPO))
+            [
+                GUNICORN,
+                "-k",
+                "gthread",
+                "-w",
+                "2",
+                "--threads",
+                "4",
+                "--reuse-port",
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "--pythonpath",
+                f"{BENCH_DIR},{REPO}",
+                "-c",
+                str(BENCH_DIR / "argo_gunicorn_conf.py"),
+                "--log-level",
+                "warning",
+                app,
+            ],
+            env=full_env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            cwd=str(REPO),
+        )
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -151,14 +191,19 @@ class Server:
 
 # -- load ------------------------------------------------------------------
 def wrk(url: str, duration: int) -> dict:
-    out = subprocess.run([WRK, "-t2", "-c16", f"-d{duration}s", url],
-                         capture_output=True, text=True, timeout=duration + 30).stdout
+    out = subprocess.run(
+        [WRK, "-t2", "-c16", f"-d{duration}s", url], capture_output=True, text=True, timeout=duration + 30
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     total = int(re.search(r"(\d+) requests in", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    return {"rps": rps, "requests": total, "non2xx": int(non2xx.group(1)) if non2xx else 0,
-            "socket_errors": sum(map(int, errors.groups())) if errors else 0}
+    return {
+        "rps": rps,
+        "requests": total,
+        "non2xx": int(non2xx.group(1)) if non2xx else 0,
+        "socket_errors": sum(map(int, errors.groups())) if errors else 0,
+    }
 
 
 def rows_returned(url: str) -> int:
@@ -175,12 +220,21 @@ def run(rounds: int = 5, duration: int = 10, n_signals: int = 200_000, log=print
         log(f"built {n_signals} signals in two databases in {time.monotonic() - t0:.1f}s")
         servers = {
             "bare": Server("bare", "bare_app:create_app()", {}, workdir),
-            "before_old": Server("before_old", "argo_bench_apps:before_app()",
-                                 {"ARGO_BENCH_DB": str(old_db), "ARGO_BENCH_SCHEMA": "old"}, workdir),
-            "before_idx": Server("before_idx", "argo_bench_apps:before_app()",
-                                 {"ARGO_BENCH_DB": str(new_db), "ARGO_BENCH_SCHEMA": "new"}, workdir),
-            "argo": Server("argo", "argo_app:create_app()",
-                           {"ARGO_DB_PATH": str(new_db), "ARGO_API_KEY": ""}, workdir),
+            "before_old": Server(
+                "before_old",
+                "argo_bench_apps:before_app()",
+                {"ARGO_BENCH_DB": str(old_db), "ARGO_BENCH_SCHEMA": "old"},
+                workdir,
+            ),
+            "before_idx": Server(
+                "before_idx",
+                "argo_bench_apps:before_app()",
+                {"ARGO_BENCH_DB": str(new_db), "ARGO_BENCH_SCHEMA": "new"},
+                workdir,
+            ),
+            "argo": Server(
+                "argo", "argo_app:create_app()", {"ARGO_DB_PATH": str(new_db), "ARGO_API_KEY": ""}, workdir
+            ),
         }
         servers["bare"].wait_ready("/bare")
         for name in ("before_old", "before_idx", "argo"):
@@ -192,8 +246,7 @@ def run(rounds: int = 5, duration: int = 10, n_signals: int = 200_000, log=print
             for server in ("before_old", "before_idx", "argo"):
                 variants.append((f"{server}_premium_{premium}", server, path))
 
-        rows = {name: rows_returned(servers[srv].url(path))
-                for name, srv, path in variants if srv != "bare"}
+        rows = {name: rows_returned(servers[srv].url(path)) for name, srv, path in variants if srv != "bare"}
         results: dict[str, list[dict]] = {name: [] for name, _, _ in variants}
         for rnd in range(rounds):
             for name, srv, path in variants:
@@ -202,12 +255,14 @@ def run(rounds: int = 5, duration: int = 10, n_signals: int = 200_000, log=print
                 time.sleep(0.5)  # let the count writers catch up
                 after = servers[srv].worker_counts()
                 res["per_worker"] = sorted(
-                    (after[p]["requests"] - before.get(p, {}).get("requests", 0) for p in after),
-                    reverse=True)
+                    (after[p]["requests"] - before.get(p, {}).get("requests", 0) for p in after), reverse=True
+                )
                 res["sqlite_connections"] = [after[p].get("sqlite_connections") for p in after]
                 results[name].append(res)
-                log(f"round {rnd + 1} {name:28s} {res['rps']:9.1f} rps  non2xx={res['non2xx']}"
-                    f"  per-worker={res['per_worker']}  sqlite-conns={res['sqlite_connections']}")
+                log(
+                    f"round {rnd + 1} {name:28s} {res['rps']:9.1f} rps  non2xx={res['non2xx']}"
+                    f"  per-worker={res['per_worker']}  sqlite-conns={res['sqlite_connections']}"
+                )
         return summarise(results, rows, rounds, duration, n_signals)
     finally:
         for server in servers.values():
@@ -230,7 +285,9 @@ def summarise(results, rows, rounds, duration, n_signals) -> list[dict]:
             "socket_errors": sum(r["socket_errors"] for r in runs),
             "per_worker_requests": [r["per_worker"] for r in runs],
             "rows_returned": rows.get(name),
-            "rounds": rounds, "duration_s": duration, "signals": n_signals,
+            "rounds": rounds,
+            "duration_s": duration,
+            "signals": n_signals,
         }
         conns = [c for r in runs for c in r["sqlite_connections"] if c is not None]
         if conns:
@@ -244,9 +301,13 @@ def summarise(results, rows, rounds, duration, n_signals) -> list[dict]:
     for premium in ("false", "true"):
         argo = f"argo_premium_{premium}"
         for base in ("before_old", "before_idx"):
-            out.append({"name": f"argo_latest/ratio argo vs {base} (premium_only={premium})",
-                        "ratio": round(ratio(argo, f"{base}_premium_{premium}"), 2),
-                        "note": "median of per-round ratios"})
+            out.append(
+                {
+                    "name": f"argo_latest/ratio argo vs {base} (premium_only={premium})",
+                    "ratio": round(ratio(argo, f"{base}_premium_{premium}"), 2),
+                    "note": "median of per-round ratios",
+                }
+            )
     return out
 
 
@@ -262,8 +323,10 @@ def main(argv=None) -> int:
     print(f"{'variant':58s} {'median rps':>10s} {'vs bare':>8s} {'rows':>5s} {'non2xx':>7s}")
     for row in rows:
         if "rps" in row:
-            print(f"{row['name']:58s} {row['rps']:10.1f} {row['ratio_vs_bare']:8.3f} "
-                  f"{str(row['rows_returned'] or '-'):>5s} {row['non2xx']:7d}")
+            print(
+                f"{row['name']:58s} {row['rps']:10.1f} {row['ratio_vs_bare']:8.3f} "
+                f"{str(row['rows_returned'] or '-'):>5s} {row['non2xx']:7d}"
+            )
         else:
             print(f"{row['name']:58s} {'':10s} {row['ratio']:8.2f}x")
     if args.json:

@@ -1,4 +1,5 @@
 """The ceiling: a bare Flask JSON endpoint, served with the same gunicorn settings."""
+
 from flask import Flask
 
 

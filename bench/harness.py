@@ -6,6 +6,7 @@ rounds; the median of the per-round ratios; non-2xx counts recorded. wrk
 shares the two cores with the servers, so only ratios within one run mean
 anything.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,13 +27,16 @@ if str(ROOT) not in sys.path:  # bench scripts run as files; config.py lives at 
     sys.path.insert(0, str(ROOT))
 
 from config import normalise_database_url  # noqa: E402
+
 BIN = Path(sys.executable).parent
 
 
 # The PostgreSQL server benchmarks create their scratch databases on.
 ADMIN_DB_URL = normalise_database_url(
-    os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
-    or "postgresql://postgres@127.0.0.1:5432/test")
+    os.environ.get("BENCH_DATABASE_URL")
+    or os.environ.get("TEST_DATABASE_URL")
+    or "postgresql://postgres@127.0.0.1:5432/test"
+)
 
 
 def create_database(prefix: str) -> tuple[str, str]:
@@ -75,20 +79,49 @@ def require_wrk() -> str:
 class Gunicorn:
     """A gunicorn server with the bench settings, as a context manager."""
 
-    def __init__(self, app_spec: str, env: dict | None = None, workers: int = 2, threads: int = 4,
-                 extra_args: list[str] | None = None, port: int | None = None, scheme: str = "http"):
+    def __init__(
+        self,
+        app_spec: str,
+        env: dict | None = None,
+        workers: int = 2,
+        threads: int = 4,
+        extra_args: list[str] | None = None,
+        port: int | None = None,
+        scheme: str = "http",
+    ):
         self.port = port or free_port()
         self.url = f"{scheme}://127.0.0.1:{self.port}"
-        self.argv = [str(BIN / "gunicorn"), "-k", "gthread", "-w", str(workers), "--threads",
-                     str(threads), "--reuse-port", "--bind", f"127.0.0.1:{self.port}",
-                     "--log-level", "warning", "--timeout", "60", *(extra_args or []), app_spec]
+        self.argv = [
+            str(BIN / "gunicorn"),
+            "-k",
+            "gthread",
+            "-w",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--reuse-port",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--log-level",
+            "warning",
+            "--timeout",
+            "60",
+            *(extra_args or []),
+            app_spec,
+        ]
         self.env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
         self.proc: subprocess.Popen | None = None
         self._log = tempfile.NamedTemporaryFile(prefix="bench-gunicorn-", suffix=".log", delete=False)
 
-    def __enter__(self) -> "Gunicorn":
-        self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdout=self._log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+    def __enter__(self) -> Gunicorn:
+        self.proc = subprocess.Popen(
+            self.argv,
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.wait_ready()
         return self
 
@@ -96,8 +129,9 @@ class Gunicorn:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited; log: {self._log.name}\n"
-                                   + Path(self._log.name).read_text()[-3000:])
+                raise RuntimeError(
+                    f"gunicorn exited; log: {self._log.name}\n" + Path(self._log.name).read_text()[-3000:]
+                )
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
                     return
@@ -137,8 +171,9 @@ def _ms(text: str) -> float:
     return float(m.group(1)) * _UNITS[m.group(2)]
 
 
-def wrk(url: str, duration: int = 10, threads: int = 2, connections: int = 16,
-        headers: dict | None = None) -> WrkResult:
+def wrk(
+    url: str, duration: int = 10, threads: int = 2, connections: int = 16, headers: dict | None = None
+) -> WrkResult:
     argv = [require_wrk(), f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency"]
     for key, value in (headers or {}).items():
         argv += ["-H", f"{key}: {value}"]
@@ -148,9 +183,14 @@ def wrk(url: str, duration: int = 10, threads: int = 2, connections: int = 16,
     non2xx_m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     p50 = re.search(r"50%\s+([\d.]+\w+)", out)
     p99 = re.search(r"99%\s+([\d.]+\w+)", out)
-    return WrkResult(rps=rps, requests=requests, non2xx=int(non2xx_m.group(1)) if non2xx_m else 0,
-                     p50_ms=_ms(p50.group(1)) if p50 else None,
-                     p99_ms=_ms(p99.group(1)) if p99 else None, raw=out)
+    return WrkResult(
+        rps=rps,
+        requests=requests,
+        non2xx=int(non2xx_m.group(1)) if non2xx_m else 0,
+        p50_ms=_ms(p50.group(1)) if p50 else None,
+        p99_ms=_ms(p99.group(1)) if p99 else None,
+        raw=out,
+    )
 
 
 def interleave(variants: dict, rounds: int, duration: int) -> dict[str, list[WrkResult]]:
@@ -160,8 +200,9 @@ def interleave(variants: dict, rounds: int, duration: int) -> dict[str, list[Wrk
         for name, run_once in variants.items():
             res = run_once(duration)
             results[name].append(res)
-            print(f"  round {r + 1}/{rounds} {name:<40} {res.rps:10.1f} req/s  non-2xx {res.non2xx}",
-                  flush=True)
+            print(
+                f"  round {r + 1}/{rounds} {name:<40} {res.rps:10.1f} req/s  non-2xx {res.non2xx}", flush=True
+            )
     return results
 
 

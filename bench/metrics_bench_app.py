@@ -4,6 +4,7 @@
 environment, exactly as for Alpine, so the only difference between variants is
 the hook itself.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,10 +20,12 @@ def create_app() -> Flask:
     app = Flask(__name__)
     app.config.update(
         REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"),
-        REDIS_SOCKET_TIMEOUT=0.25, REDIS_CONNECT_TIMEOUT=0.25,
+        REDIS_SOCKET_TIMEOUT=0.25,
+        REDIS_CONNECT_TIMEOUT=0.25,
         METRICS_ENABLED=_bool(os.environ.get("METRICS_ENABLED", "1")),
         METRICS_FLUSH_INTERVAL=float(os.environ.get("METRICS_FLUSH_INTERVAL", "1")),
-        METRICS_MAX_BUFFERED_KEYS=50_000)
+        METRICS_MAX_BUFFERED_KEYS=50_000,
+    )
     redis_store.init_app(app)
     request_metrics.init_app(app)
 

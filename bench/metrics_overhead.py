@@ -22,6 +22,7 @@ run; the time of each ``run_rollup()`` is reported, first into empty rows
 (INSERT) and then again into the same minutes (late flushes: ON CONFLICT
 UPDATE).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,20 +39,35 @@ REPO = BENCH_DIR.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.harness import (Gunicorn, create_database, drop_database, format_table,  # noqa: E402
-                           interleave, median_ratio, require_wrk, wrk)
+from bench.harness import (  # noqa: E402
+    Gunicorn,
+    create_database,
+    drop_database,
+    format_table,
+    interleave,
+    median_ratio,
+    require_wrk,
+    wrk,
+)
 
 REDIS_URL = os.environ.get("BENCH_METRICS_REDIS_URL", "redis://127.0.0.1:6379/15")
-HOOK = {"off": {"METRICS_ENABLED": "0"},
-        "on": {"METRICS_ENABLED": "1", "METRICS_FLUSH_INTERVAL": "1"},
-        "inline": {"METRICS_ENABLED": "1", "METRICS_FLUSH_INTERVAL": "0"}}
+HOOK = {
+    "off": {"METRICS_ENABLED": "0"},
+    "on": {"METRICS_ENABLED": "1", "METRICS_FLUSH_INTERVAL": "1"},
+    "inline": {"METRICS_ENABLED": "1", "METRICS_FLUSH_INTERVAL": "0"},
+}
 _JWT_SECRET = secrets.token_hex(32)
 
 
 def alpine_env(database_url: str) -> dict:
-    return {"APP_ENV": "production", "SECRET_KEY": secrets.token_hex(32),
-            "JWT_SECRET_KEY": _JWT_SECRET, "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL,
-            "JWT_ACCESS_TOKEN_SECONDS": "7200"}
+    return {
+        "APP_ENV": "production",
+        "SECRET_KEY": secrets.token_hex(32),
+        "JWT_SECRET_KEY": _JWT_SECRET,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": REDIS_URL,
+        "JWT_ACCESS_TOKEN_SECONDS": "7200",
+    }
 
 
 def make_app(database_url: str, **overrides):
@@ -64,15 +80,16 @@ def prepare_alpine(database_url: str) -> str:
     """Schema + an elite user (Accounts services); returns an access token."""
     import redis
 
-    from app.extensions import db
     from app.accounts import tokens, users
+    from app.extensions import db
 
     redis.Redis.from_url(REDIS_URL).flushdb()
     app = make_app(database_url)
     with app.app_context():
         db.create_all()
-        user = users.create_user("bench-metrics@example.com", secrets.token_urlsafe(16), "Bench",
-                                 tier="elite")
+        user = users.create_user(
+            "bench-metrics@example.com", secrets.token_urlsafe(16), "Bench", tier="elite"
+        )
         token = tokens.issue_tokens(user)["access_token"]
         db.session.remove()
         db.engine.dispose()
@@ -82,25 +99,39 @@ def prepare_alpine(database_url: str) -> str:
 def request_overhead(rounds: int, duration: int, database_url: str, token: str, workdir: Path):
     servers = {}
     for hook, env in HOOK.items():
-        servers[f"me_{hook}"] = Gunicorn("wsgi:app", env={
-            **alpine_env(database_url), **env,
-            "PROMETHEUS_MULTIPROC_DIR": str(_prom_dir(workdir, f"me_{hook}"))})
-        servers[f"bare_{hook}"] = Gunicorn("bench.metrics_bench_app:create_app()", env={
-            "REDIS_URL": REDIS_URL, **env,
-            "PROMETHEUS_MULTIPROC_DIR": str(_prom_dir(workdir, f"bare_{hook}"))})
+        servers[f"me_{hook}"] = Gunicorn(
+            "wsgi:app",
+            env={
+                **alpine_env(database_url),
+                **env,
+                "PROMETHEUS_MULTIPROC_DIR": str(_prom_dir(workdir, f"me_{hook}")),
+            },
+        )
+        servers[f"bare_{hook}"] = Gunicorn(
+            "bench.metrics_bench_app:create_app()",
+            env={
+                "REDIS_URL": REDIS_URL,
+                **env,
+                "PROMETHEUS_MULTIPROC_DIR": str(_prom_dir(workdir, f"bare_{hook}")),
+            },
+        )
     headers = {"Authorization": f"Bearer {token}"}
     started = []
     try:
         for server in servers.values():
             started.append(server.__enter__())
         for name, server in servers.items():  # warm up: imports, pools, user cache
-            wrk(server.url + ("/api/users/me" if name.startswith("me") else "/bare"),
-                duration=1, headers=headers)
+            wrk(
+                server.url + ("/api/users/me" if name.startswith("me") else "/bare"),
+                duration=1,
+                headers=headers,
+            )
         variants = {}
         for name, server in servers.items():
             path = "/api/users/me" if name.startswith("me") else "/bare"
             variants[name] = (lambda url, h: lambda d: wrk(url, duration=d, headers=h))(
-                server.url + path, headers if name.startswith("me") else None)
+                server.url + path, headers if name.startswith("me") else None
+            )
         results = interleave(variants, rounds, duration)
     finally:
         for server in started:
@@ -111,12 +142,17 @@ def request_overhead(rounds: int, duration: int, database_url: str, token: str, 
             name = f"{endpoint}_{hook}"
             runs = results[name]
             ratio = median_ratio(results, name, f"{endpoint}_off")
-            rows.append({"name": name, "rps": statistics.median(r.rps for r in runs),
-                         "ratio": round(ratio, 3),
-                         "overhead_pct": round((1 - ratio) * 100, 1) if hook != "off" else None,
-                         "non2xx": sum(r.non2xx for r in runs),
-                         "p99_ms": max(r.p99_ms or 0 for r in runs),
-                         "note": "vs hook off" if hook != "off" else "baseline"})
+            rows.append(
+                {
+                    "name": name,
+                    "rps": statistics.median(r.rps for r in runs),
+                    "ratio": round(ratio, 3),
+                    "overhead_pct": round((1 - ratio) * 100, 1) if hook != "off" else None,
+                    "non2xx": sum(r.non2xx for r in runs),
+                    "p99_ms": max(r.p99_ms or 0 for r in runs),
+                    "note": "vs hook off" if hook != "off" else "baseline",
+                }
+            )
     return rows
 
 
@@ -126,8 +162,9 @@ def _prom_dir(workdir: Path, name: str) -> Path:
     return path
 
 
-def rollup_speed(database_url: str, minutes: int = 5, keys_per_minute: int = 10_000,
-                 users: int = 1_000) -> list[dict]:
+def rollup_speed(
+    database_url: str, minutes: int = 5, keys_per_minute: int = 10_000, users: int = 1_000
+) -> list[dict]:
     from app.extensions import redis_store
     from app.metrics import keys
     from app.metrics.rollup import run_rollup
@@ -158,10 +195,15 @@ def rollup_speed(database_url: str, minutes: int = 5, keys_per_minute: int = 10_
                 result = run_rollup()
                 times.append(time.perf_counter() - t0)
                 assert result.rows == keys_per_minute and result.batches == 1, result
-            rows.append({"name": f"rollup_{phase}", "seconds_median": round(statistics.median(times), 3),
-                         "seconds_max": round(max(times), 3),
-                         "note": f"{minutes} minutes x ({2 * keys_per_minute} request fields = "
-                                 f"{keys_per_minute} rows + {users} delivery fields), PostgreSQL"})
+            rows.append(
+                {
+                    "name": f"rollup_{phase}",
+                    "seconds_median": round(statistics.median(times), 3),
+                    "seconds_max": round(max(times), 3),
+                    "note": f"{minutes} minutes x ({2 * keys_per_minute} request fields = "
+                    f"{keys_per_minute} rows + {users} delivery fields), PostgreSQL",
+                }
+            )
         from app.extensions import db
 
         db.session.remove()
@@ -207,8 +249,13 @@ def hook_cost(calls: int = 20_000, repeats: int = 5) -> list[dict]:
 
             n = calls if hook == "on" else calls // 20
             best = min(timeit.timeit(one, number=n) / n for _ in range(repeats))
-        rows.append({"name": f"hook_direct_{hook}", "us_per_request": round(best * 1e6, 2),
-                     "note": "the three hooks called directly, best of %d x %d" % (repeats, n)})
+        rows.append(
+            {
+                "name": f"hook_direct_{hook}",
+                "us_per_request": round(best * 1e6, 2),
+                "note": "the three hooks called directly, best of %d x %d" % (repeats, n),
+            }
+        )
     return rows
 
 
@@ -234,15 +281,32 @@ def run(rounds: int = 5, duration: int = 10, rollup: bool = True) -> list[dict]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--skip-rollup", action="store_true")
     args = parser.parse_args(argv)
     rows = run(args.rounds, args.duration, rollup=not args.skip_rollup)
     print()
-    print(format_table(rows, ["name", "rps", "ratio", "overhead_pct", "non2xx", "p99_ms",
-                              "us_per_request", "seconds_median", "seconds_max", "note"]))
+    print(
+        format_table(
+            rows,
+            [
+                "name",
+                "rps",
+                "ratio",
+                "overhead_pct",
+                "non2xx",
+                "p99_ms",
+                "us_per_request",
+                "seconds_median",
+                "seconds_max",
+                "note",
+            ],
+        )
+    )
     return 0
 
 

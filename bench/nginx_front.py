@@ -16,6 +16,7 @@ anything.
 
 ``run(rounds, duration)`` returns one dict per row for bench/run.py.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,10 +38,19 @@ ROOT = BENCH_DIR.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.argo_client import (CONF, FEED_PATH, REDIS_URL, alpine_env, clear_quota_counters,  # noqa: E402
-                               delta, prepare_alpine, read_counts, seed_argo, wait_for_feed)
-from bench.harness import (Gunicorn, create_database, drop_database, format_table, free_port,  # noqa: E402
-                           require_wrk, wrk)
+from bench.argo_client import (  # noqa: E402
+    CONF,
+    FEED_PATH,
+    REDIS_URL,
+    alpine_env,
+    clear_quota_counters,
+    delta,
+    prepare_alpine,
+    read_counts,
+    seed_argo,
+    wait_for_feed,
+)
+from bench.harness import Gunicorn, create_database, drop_database, format_table, free_port, require_wrk, wrk  # noqa: E402
 from deploy.render_nginx import render  # noqa: E402
 
 PATHS = {"health": "/health", "feed": FEED_PATH}
@@ -52,10 +62,13 @@ class Nginx:
     def __init__(self, workdir: Path, alpine_port: int, argo_port: int):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        conf = render(workdir, ALPINE_LISTEN=f"127.0.0.1:{self.port}",
-                      ARGO_LISTEN=f"127.0.0.1:{free_port()}",
-                      ALPINE_UPSTREAM=f"127.0.0.1:{alpine_port}",
-                      ARGO_UPSTREAM=f"127.0.0.1:{argo_port}")
+        conf = render(
+            workdir,
+            ALPINE_LISTEN=f"127.0.0.1:{self.port}",
+            ARGO_LISTEN=f"127.0.0.1:{free_port()}",
+            ALPINE_UPSTREAM=f"127.0.0.1:{alpine_port}",
+            ARGO_UPSTREAM=f"127.0.0.1:{argo_port}",
+        )
         binary = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
         if not binary:
             raise SystemExit("nginx is not installed: `apt-get install -y nginx-light` (Debian)")
@@ -66,10 +79,11 @@ class Nginx:
         self.log = workdir / "nginx.log"
         self.proc = None
 
-    def __enter__(self) -> "Nginx":
+    def __enter__(self) -> Nginx:
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                self.argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -103,10 +117,17 @@ def run(rounds: int = 5, duration: int = 10, n_signals: int = 3000, log=None) ->
         (workdir / "nginx").mkdir()
         argo = Gunicorn("argo_app:create_app()", env={"ARGO_DB_PATH": str(argo_db)})
         with argo:
-            env = {**alpine_env(database_url), "ARGO_URL": argo.url, "TRUSTED_PROXY_HOPS": "1",
-                   "FEED_BENCH_COUNTS_DIR": str(counts), "PROMETHEUS_MULTIPROC_DIR": str(prom)}
-            with Gunicorn("wsgi:app", env=env, extra_args=["-c", CONF]) as alpine, \
-                    Nginx(workdir / "nginx", alpine.port, argo.port) as front:
+            env = {
+                **alpine_env(database_url),
+                "ARGO_URL": argo.url,
+                "TRUSTED_PROXY_HOPS": "1",
+                "FEED_BENCH_COUNTS_DIR": str(counts),
+                "PROMETHEUS_MULTIPROC_DIR": str(prom),
+            }
+            with (
+                Gunicorn("wsgi:app", env=env, extra_args=["-c", CONF]) as alpine,
+                Nginx(workdir / "nginx", alpine.port, argo.port) as front,
+            ):
                 bases = {"alone": alpine.url, "front": front.url}
                 for base in bases.values():
                     for _ in range(4):  # both workers, typically
@@ -120,12 +141,18 @@ def run(rounds: int = 5, duration: int = 10, n_signals: int = 3000, log=None) ->
                     before = read_counts(counts)
                     res = wrk(url, duration=duration, headers=headers)
                     time.sleep(0.6)
-                    split = sorted(delta(before, read_counts(counts), "requests").values(),
-                                   reverse=True)
-                    log(f"  {name:<14} {res.rps:8.1f} req/s  non-2xx {res.non2xx}  "
-                        f"p99 {res.p99_ms} ms  alpine split {split}")
-                    return {"rps": res.rps, "non2xx": res.non2xx, "p50_ms": res.p50_ms,
-                            "p99_ms": res.p99_ms, "split": split}
+                    split = sorted(delta(before, read_counts(counts), "requests").values(), reverse=True)
+                    log(
+                        f"  {name:<14} {res.rps:8.1f} req/s  non-2xx {res.non2xx}  "
+                        f"p99 {res.p99_ms} ms  alpine split {split}"
+                    )
+                    return {
+                        "rps": res.rps,
+                        "non2xx": res.non2xx,
+                        "p50_ms": res.p50_ms,
+                        "p99_ms": res.p99_ms,
+                        "split": split,
+                    }
 
                 for rnd in range(rounds):
                     log(f"  round {rnd + 1}/{rounds}")
@@ -148,16 +175,18 @@ def summarise(results: dict[str, list[dict]]) -> list[dict]:
         alone, front = results[f"{path_name}_alone"], results[f"{path_name}_front"]
         ratios = [f["rps"] / a["rps"] for f, a in zip(front, alone)]
         for where, runs in (("alone", alone), ("front", front)):
-            rows.append({
-                "name": f"{path_name} {'through nginx' if where == 'front' else 'gunicorn alone'}",
-                "rps": round(statistics.median(r["rps"] for r in runs), 1),
-                "ratio": round(statistics.median(ratios), 3) if where == "front" else 1.0,
-                "non2xx": sum(r["non2xx"] for r in runs),
-                "p50_ms": statistics.median(r["p50_ms"] or 0 for r in runs),
-                "p99_ms": max(r["p99_ms"] or 0 for r in runs),
-                "per_round_ratio": [round(x, 3) for x in ratios] if where == "front" else None,
-                "note": "alpine split " + ";".join("/".join(map(str, r["split"])) for r in runs),
-            })
+            rows.append(
+                {
+                    "name": f"{path_name} {'through nginx' if where == 'front' else 'gunicorn alone'}",
+                    "rps": round(statistics.median(r["rps"] for r in runs), 1),
+                    "ratio": round(statistics.median(ratios), 3) if where == "front" else 1.0,
+                    "non2xx": sum(r["non2xx"] for r in runs),
+                    "p50_ms": statistics.median(r["p50_ms"] or 0 for r in runs),
+                    "p99_ms": max(r["p99_ms"] or 0 for r in runs),
+                    "per_round_ratio": [round(x, 3) for x in ratios] if where == "front" else None,
+                    "note": "alpine split " + ";".join("/".join(map(str, r["split"])) for r in runs),
+                }
+            )
     return rows
 
 
@@ -168,8 +197,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     rows = run(args.rounds, args.duration)
     print()
-    print(format_table(rows, ["name", "rps", "ratio", "non2xx", "p50_ms", "p99_ms",
-                              "per_round_ratio", "note"]))
+    print(
+        format_table(rows, ["name", "rps", "ratio", "non2xx", "p50_ms", "p99_ms", "per_round_ratio", "note"])
+    )
     return 0
 
 

@@ -5,6 +5,7 @@ gunicorn settings as everything else. Each feature's bench module (added by
 the issue that built the feature) exposes ``run(rounds, duration)`` and
 returns rows; their ratios are computed inside their own interleaved runs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,9 +26,16 @@ def ceiling(rounds: int, duration: int) -> list[dict]:
     with Gunicorn("bench.bare_app:create_app()") as bare:
         results = interleave({"bare": lambda d: wrk(bare.url + "/bare", duration=d)}, rounds, duration)
     runs = results["bare"]
-    return [{"suite": "ceiling", "name": "bare Flask JSON endpoint", "rps": median_rps(runs),
-             "ratio": 1.0, "non2xx": sum(r.non2xx for r in runs),
-             "p99_ms": max(r.p99_ms or 0 for r in runs)}]
+    return [
+        {
+            "suite": "ceiling",
+            "name": "bare Flask JSON endpoint",
+            "rps": median_rps(runs),
+            "ratio": 1.0,
+            "non2xx": sum(r.non2xx for r in runs),
+            "p99_ms": max(r.p99_ms or 0 for r in runs),
+        }
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,6 +24,7 @@ which must read 0 checked out, 0 active, 0 idle in transaction.
 
 ``run(rounds, duration)`` returns one row per round for bench/run.py.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,9 +50,15 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _env(db_url: str) -> dict:
-    return {"APP_ENV": "production", "DATABASE_URL": db_url, "REDIS_URL": REDIS_URL,
-            "SECRET_KEY": SECRET, "JWT_SECRET_KEY": JWT_SECRET, "JWT_ACCESS_TOKEN_SECONDS": "7200",
-            "ARGO_URL": "http://127.0.0.1:9"}
+    return {
+        "APP_ENV": "production",
+        "DATABASE_URL": db_url,
+        "REDIS_URL": REDIS_URL,
+        "SECRET_KEY": SECRET,
+        "JWT_SECRET_KEY": JWT_SECRET,
+        "JWT_ACCESS_TOKEN_SECONDS": "7200",
+        "ARGO_URL": "http://127.0.0.1:9",
+    }
 
 
 def _prepare(db_url: str) -> tuple[str, str]:
@@ -59,18 +66,23 @@ def _prepare(db_url: str) -> tuple[str, str]:
     import redis
 
     from app import create_app
-    from app.extensions import db
     from app.accounts import tokens, users
+    from app.extensions import db
 
     redis.Redis.from_url(REDIS_URL).flushdb()
-    app = create_app({**_env(db_url), "JWT_ACCESS_TOKEN_SECONDS": 7200,
-                      "PASSWORD_HASH_TIME_COST": 1, "PASSWORD_HASH_MEMORY_COST": 1024,
-                      "PASSWORD_HASH_PARALLELISM": 1})
+    app = create_app(
+        {
+            **_env(db_url),
+            "JWT_ACCESS_TOKEN_SECONDS": 7200,
+            "PASSWORD_HASH_TIME_COST": 1,
+            "PASSWORD_HASH_MEMORY_COST": 1024,
+            "PASSWORD_HASH_PARALLELISM": 1,
+        }
+    )
     with app.app_context():
         db.create_all()
         user = users.create_user("soak@example.com", "soak password 123", "Soak User", tier="pro")
-        admin = users.create_user("soak-admin@example.com", "soak password 123", "Soak Admin",
-                                  is_admin=True)
+        admin = users.create_user("soak-admin@example.com", "soak password 123", "Soak Admin", is_admin=True)
         result = tokens.issue_tokens(user)["access_token"], tokens.issue_tokens(admin)["access_token"]
         db.session.remove()
         db.engine.dispose()
@@ -80,12 +92,18 @@ def _prepare(db_url: str) -> tuple[str, str]:
 def _mix(user_token: str, admin_token: str) -> list[tuple[str, dict, int]]:
     user = {"Authorization": f"Bearer {user_token}"}
     admin = {"Authorization": f"Bearer {admin_token}"}
-    return [("/_soak/raise", {}, 500),
-            ("/api/users/me", user, 200), ("/api/users/me", user, 200),
-            ("/api/users/me", user, 200), ("/api/users/me", user, 200),
-            ("/api/admin/users?per_page=5", admin, 200), ("/api/admin/users?per_page=5", admin, 200),
-            ("/api/admin/security", admin, 200), ("/nope", {}, 404),
-            ("/api/admin/users?per_page=0", admin, 422)]
+    return [
+        ("/_soak/raise", {}, 500),
+        ("/api/users/me", user, 200),
+        ("/api/users/me", user, 200),
+        ("/api/users/me", user, 200),
+        ("/api/users/me", user, 200),
+        ("/api/admin/users?per_page=5", admin, 200),
+        ("/api/admin/users?per_page=5", admin, 200),
+        ("/api/admin/security", admin, 200),
+        ("/nope", {}, 404),
+        ("/api/admin/users?per_page=0", admin, 422),
+    ]
 
 
 class Sampler:
@@ -101,8 +119,7 @@ class Sampler:
         """pid -> checkedout, asking on new connections until every worker answered."""
         wanted, seen = set(self.server.worker_pids()), {}
         for _ in range(60):
-            resp = requests.get(self.server.url + "/_soak/pool", timeout=5,
-                                headers={"Connection": "close"})
+            resp = requests.get(self.server.url + "/_soak/pool", timeout=5, headers={"Connection": "close"})
             body = resp.json()
             seen[body["pid"]] = body["checkedout"]
             if wanted <= set(seen):
@@ -111,10 +128,13 @@ class Sampler:
 
     def pg(self) -> dict:
         with self._engine.connect() as conn:
-            row = conn.execute(text(
-                "SELECT count(*), count(*) FILTER (WHERE state = 'active'), "
-                "count(*) FILTER (WHERE state LIKE 'idle in transaction%') FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()")).one()
+            row = conn.execute(
+                text(
+                    "SELECT count(*), count(*) FILTER (WHERE state = 'active'), "
+                    "count(*) FILTER (WHERE state LIKE 'idle in transaction%') FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).one()
         return {"pg_open": int(row[0]), "pg_active": int(row[1]), "pg_idle_in_txn": int(row[2])}
 
     def sample(self, t: float) -> dict:
@@ -163,8 +183,9 @@ def _soak(server: Gunicorn, mix, rate: int, duration: int) -> dict:
                 with lock:
                     latencies.append(done - due)
                     statuses[resp.status_code] = statuses.get(resp.status_code, 0) + 1
-                    if resp.status_code != expected or not resp.headers.get(
-                            "Content-Type", "").startswith("application/json"):
+                    if resp.status_code != expected or not resp.headers.get("Content-Type", "").startswith(
+                        "application/json"
+                    ):
                         unexpected.append((path, resp.status_code))
 
     threads = [threading.Thread(target=worker) for _ in range(THREADS)]
@@ -174,11 +195,16 @@ def _soak(server: Gunicorn, mix, rate: int, duration: int) -> dict:
         t.join()
     elapsed = time.monotonic() - t0
     latencies.sort()
-    return {"requests": len(latencies), "elapsed": elapsed, "statuses": statuses,
-            "unexpected": unexpected, "failures": failures,
-            "p50_ms": latencies[len(latencies) // 2] * 1000,
-            "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
-            "max_ms": latencies[-1] * 1000}
+    return {
+        "requests": len(latencies),
+        "elapsed": elapsed,
+        "statuses": statuses,
+        "unexpected": unexpected,
+        "failures": failures,
+        "p50_ms": latencies[len(latencies) // 2] * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "max_ms": latencies[-1] * 1000,
+    }
 
 
 def run(rounds: int = 1, duration: int = 60, rate: int = DEFAULT_RATE) -> list[dict]:
@@ -209,7 +235,9 @@ def run(rounds: int = 1, duration: int = 60, rate: int = DEFAULT_RATE) -> list[d
                     "requests": result["requests"],
                     "non2xx": sum(n for s, n in result["statuses"].items() if s >= 300),
                     "unexpected": len(result["unexpected"]) + len(result["failures"]),
-                    "p50_ms": result["p50_ms"], "p99_ms": result["p99_ms"], "max_ms": result["max_ms"],
+                    "p50_ms": result["p50_ms"],
+                    "p99_ms": result["p99_ms"],
+                    "max_ms": result["max_ms"],
                     "checkedout_max": max((s["checkedout"] for s in during), default=None),
                     "checkedout_final": final["checkedout"],
                     "pg_open_max": max((s["pg_open"] for s in during), default=None),
@@ -220,16 +248,27 @@ def run(rounds: int = 1, duration: int = 60, rate: int = DEFAULT_RATE) -> list[d
                     "pg_active_final": final["pg_active"],
                     "statuses": result["statuses"],
                 }
-                row["note"] = (f"500s {result['statuses'].get(500, 0)} (all from the raising route); "
-                               f"unexpected {row['unexpected']}; checked out max "
-                               f"{row['checkedout_max']} -> final {row['checkedout_final']}; "
-                               f"pg idle-in-txn final {row['pg_idle_in_txn_final']}")
+                row["note"] = (
+                    f"500s {result['statuses'].get(500, 0)} (all from the raising route); "
+                    f"unexpected {row['unexpected']}; checked out max "
+                    f"{row['checkedout_max']} -> final {row['checkedout_final']}; "
+                    f"pg idle-in-txn final {row['pg_idle_in_txn_final']}"
+                )
                 rows.append(row)
-                log.append({"round": r + 1, "row": row, "samples": sampler.samples,
-                            "unexpected": result["unexpected"][:20], "failures": result["failures"][:20]})
-                print(f"  round {r + 1}/{rounds}: {row['rps']:.1f} req/s, p99 {row['p99_ms']:.1f} ms, "
-                      f"checked out max {row['checkedout_max']} final {row['checkedout_final']}",
-                      flush=True)
+                log.append(
+                    {
+                        "round": r + 1,
+                        "row": row,
+                        "samples": sampler.samples,
+                        "unexpected": result["unexpected"][:20],
+                        "failures": result["failures"][:20],
+                    }
+                )
+                print(
+                    f"  round {r + 1}/{rounds}: {row['rps']:.1f} req/s, p99 {row['p99_ms']:.1f} ms, "
+                    f"checked out max {row['checkedout_max']} final {row['checkedout_final']}",
+                    flush=True,
+                )
     finally:
         import redis
 
@@ -247,12 +286,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=int, default=DEFAULT_RATE)
     args = parser.parse_args(argv)
     rows = run(args.rounds, args.duration, args.rate)
-    print(format_table(rows, ["name", "rps", "target_rps", "requests", "non2xx", "unexpected",
-                              "p50_ms", "p99_ms", "checkedout_max", "checkedout_final",
-                              "pg_open_max", "pg_idle_in_txn_max", "pg_idle_in_txn_final",
-                              "pg_active_final"]))
-    bad = [r for r in rows if r["checkedout_final"] != 0 or r["unexpected"]
-           or r["pg_idle_in_txn_final"] or r["pg_active_final"]]
+    print(
+        format_table(
+            rows,
+            [
+                "name",
+                "rps",
+                "target_rps",
+                "requests",
+                "non2xx",
+                "unexpected",
+                "p50_ms",
+                "p99_ms",
+                "checkedout_max",
+                "checkedout_final",
+                "pg_open_max",
+                "pg_idle_in_txn_max",
+                "pg_idle_in_txn_final",
+                "pg_active_final",
+            ],
+        )
+    )
+    bad = [
+        r
+        for r in rows
+        if r["checkedout_final"] != 0 or r["unexpected"] or r["pg_idle_in_txn_final"] or r["pg_active_final"]
+    ]
     return 1 if bad else 0
 
 

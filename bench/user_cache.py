@@ -22,6 +22,7 @@ waits 11 s. pg_stat_statements is not preloaded on this server, hence this.
 
 ``run(rounds, duration)`` returns one dict per row (rps, ratio, queries/request).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from bench.harness import (Gunicorn, create_database, drop_database, format_table,  # noqa: E402
-                           interleave, median_rps, require_wrk, wrk)
+from bench.harness import (  # noqa: E402
+    Gunicorn,
+    create_database,
+    drop_database,
+    format_table,
+    interleave,
+    median_rps,
+    require_wrk,
+    wrk,
+)
 
 REDIS = "redis://127.0.0.1:6379"
 SECRET = "bench-secret-" + "x" * 40
@@ -43,12 +52,17 @@ JWT_SECRET = "bench-jwt-secret-" + "y" * 40
 VARIANTS = {"cache_on": ("1", 14), "cache_off": ("0", 15)}
 
 
-
-
 def _env(db_url: str, redis_db: int, cache: str) -> dict:
-    return {"APP_ENV": "production", "DATABASE_URL": db_url, "REDIS_URL": f"{REDIS}/{redis_db}",
-            "SECRET_KEY": SECRET, "JWT_SECRET_KEY": JWT_SECRET, "USER_CACHE_ENABLED": cache,
-            "JWT_ACCESS_TOKEN_SECONDS": "7200", "ARGO_URL": "http://127.0.0.1:9"}
+    return {
+        "APP_ENV": "production",
+        "DATABASE_URL": db_url,
+        "REDIS_URL": f"{REDIS}/{redis_db}",
+        "SECRET_KEY": SECRET,
+        "JWT_SECRET_KEY": JWT_SECRET,
+        "USER_CACHE_ENABLED": cache,
+        "JWT_ACCESS_TOKEN_SECONDS": "7200",
+        "ARGO_URL": "http://127.0.0.1:9",
+    }
 
 
 def _prepare(db_url: str, redis_db: int) -> str:
@@ -56,13 +70,20 @@ def _prepare(db_url: str, redis_db: int) -> str:
     import redis
 
     from app import create_app
-    from app.extensions import db
     from app.accounts import tokens, users
+    from app.extensions import db
 
     redis.Redis.from_url(f"{REDIS}/{redis_db}").flushdb()
-    app = create_app({**_env(db_url, redis_db, "1"), "USER_CACHE_ENABLED": True,
-                      "JWT_ACCESS_TOKEN_SECONDS": 7200, "PASSWORD_HASH_TIME_COST": 1,
-                      "PASSWORD_HASH_MEMORY_COST": 1024, "PASSWORD_HASH_PARALLELISM": 1})
+    app = create_app(
+        {
+            **_env(db_url, redis_db, "1"),
+            "USER_CACHE_ENABLED": True,
+            "JWT_ACCESS_TOKEN_SECONDS": 7200,
+            "PASSWORD_HASH_TIME_COST": 1,
+            "PASSWORD_HASH_MEMORY_COST": 1024,
+            "PASSWORD_HASH_PARALLELISM": 1,
+        }
+    )
     with app.app_context():
         db.create_all()
         user = users.create_user("bench@example.com", "bench password 123", "Bench User")
@@ -76,8 +97,12 @@ def _user_scans(db_url: str) -> int:
     engine = create_engine(db_url)
     with engine.connect() as conn:
         conn.execute(text("SELECT pg_stat_clear_snapshot()"))
-        n = conn.execute(text("SELECT coalesce(seq_scan,0) + coalesce(idx_scan,0) "
-                              "FROM pg_stat_user_tables WHERE relname = 'users'")).scalar_one()
+        n = conn.execute(
+            text(
+                "SELECT coalesce(seq_scan,0) + coalesce(idx_scan,0) "
+                "FROM pg_stat_user_tables WHERE relname = 'users'"
+            )
+        ).scalar_one()
     engine.dispose()
     return int(n)
 
@@ -89,25 +114,31 @@ def run(rounds: int = 5, duration: int = 10) -> list[dict]:
     urls = {v: url for v, (_, url) in scratch.items()}
     try:
         tokens = {v: _prepare(urls[v], VARIANTS[v][1]) for v in VARIANTS}
-        with Gunicorn("bench.bare_app:create_app()") as bare, \
-                Gunicorn("wsgi:app", env=_env(urls["cache_on"], 14, "1")) as on, \
-                Gunicorn("wsgi:app", env=_env(urls["cache_off"], 15, "0")) as off:
+        with (
+            Gunicorn("bench.bare_app:create_app()") as bare,
+            Gunicorn("wsgi:app", env=_env(urls["cache_on"], 14, "1")) as on,
+            Gunicorn("wsgi:app", env=_env(urls["cache_off"], 15, "0")) as off,
+        ):
             servers = {"cache_on": on, "cache_off": off}
             for v, srv in servers.items():  # warm up: connections, imports, the cache
-                wrk(srv.url + "/api/users/me", duration=2,
-                    headers={"Authorization": f"Bearer {tokens[v]}"})
+                wrk(srv.url + "/api/users/me", duration=2, headers={"Authorization": f"Bearer {tokens[v]}"})
             time.sleep(11)
             scans_before = {v: _user_scans(urls[v]) for v in VARIANTS}
             variants = {"bare": lambda d: wrk(bare.url + "/bare", duration=d)}
             for v, srv in servers.items():
-                variants[v] = (lambda s, t: lambda d: wrk(
-                    s.url + "/api/users/me", duration=d,
-                    headers={"Authorization": f"Bearer {t}"}))(srv, tokens[v])
+                variants[v] = (
+                    lambda s, t: (
+                        lambda d: wrk(
+                            s.url + "/api/users/me", duration=d, headers={"Authorization": f"Bearer {t}"}
+                        )
+                    )
+                )(srv, tokens[v])
             results = interleave(variants, rounds, duration)
             time.sleep(11)  # let idle backends flush their table stats
             scans = {v: _user_scans(urls[v]) - scans_before[v] for v in VARIANTS}
     finally:
         import redis
+
         for _, redis_db in VARIANTS.values():
             redis.Redis.from_url(f"{REDIS}/{redis_db}").flushdb()
         for name in names.values():
@@ -116,18 +147,35 @@ def run(rounds: int = 5, duration: int = 10) -> list[dict]:
     def ratio(a, b):
         return statistics.median(x.rps / y.rps for x, y in zip(results[a], results[b]))
 
-    rows = [{"name": "bare Flask JSON endpoint", "rps": median_rps(results["bare"]), "ratio": 1.0,
-             "non2xx": sum(r.non2xx for r in results["bare"]), "note": "ceiling"}]
+    rows = [
+        {
+            "name": "bare Flask JSON endpoint",
+            "rps": median_rps(results["bare"]),
+            "ratio": 1.0,
+            "non2xx": sum(r.non2xx for r in results["bare"]),
+            "note": "ceiling",
+        }
+    ]
     for v in VARIANTS:
         requests = sum(r.requests for r in results[v])
-        rows.append({
-            "name": f"GET /api/users/me {v}", "rps": median_rps(results[v]),
-            "ratio": ratio(v, "bare"), "non2xx": sum(r.non2xx for r in results[v]),
-            "p99_ms": statistics.median(r.p99_ms or 0 for r in results[v]),
-            "queries_per_req": scans[v] / requests if requests else None,
-            "note": f"ratio = /me / bare; user lookups {scans[v]} over {requests} requests"})
-    rows.append({"name": "cache_on / cache_off", "ratio": ratio("cache_on", "cache_off"),
-                 "note": "median of per-round ratios"})
+        rows.append(
+            {
+                "name": f"GET /api/users/me {v}",
+                "rps": median_rps(results[v]),
+                "ratio": ratio(v, "bare"),
+                "non2xx": sum(r.non2xx for r in results[v]),
+                "p99_ms": statistics.median(r.p99_ms or 0 for r in results[v]),
+                "queries_per_req": scans[v] / requests if requests else None,
+                "note": f"ratio = /me / bare; user lookups {scans[v]} over {requests} requests",
+            }
+        )
+    rows.append(
+        {
+            "name": "cache_on / cache_off",
+            "ratio": ratio("cache_on", "cache_off"),
+            "note": "median of per-round ratios",
+        }
+    )
     return rows
 
 

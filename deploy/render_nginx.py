@@ -6,6 +6,7 @@ environment (defaults below) and writes ``OUT_DIR/nginx.conf`` beside a copy of
 Without OUT_DIR it rewrites ``deploy/nginx.conf``, the defaults as shipped.
 Standard library only, so it runs before the venv exists.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,7 +25,7 @@ DEFAULTS = {
     # gunicorn directly (ARGO_URL=http://127.0.0.1:5001), it is no slow client.
     "ARGO_LISTEN": "8081",
     "ALPINE_UPSTREAM": "127.0.0.1:5000",  # gunicorn wsgi:app (127.0.0.1:$ALPINE_PORT)
-    "ARGO_UPSTREAM": "127.0.0.1:5001",    # gunicorn argo_app (127.0.0.1:$ARGO_PORT)
+    "ARGO_UPSTREAM": "127.0.0.1:5001",  # gunicorn argo_app (127.0.0.1:$ARGO_PORT)
     "NGINX_WORKERS": "auto",
     "NGINX_ACCESS_LOG": "off",
     "CLIENT_TIMEOUT": "10s",

@@ -6,6 +6,7 @@ never HTML, never a stack trace. This module is deliberately free of anything
 Argo-specific so that Alpine can import it (dependencies point app -> argo_app,
 never the other way).
 """
+
 from __future__ import annotations
 
 import logging
@@ -14,8 +15,8 @@ import uuid
 import flask_smorest
 import marshmallow as ma
 from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException
 from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +48,9 @@ DEFAULT_MESSAGES = {
 class APIError(Exception):
     """Raise anywhere in a request to answer with the envelope."""
 
-    def __init__(self, status: int, code: str, message: str,
-                 details: dict | None = None, headers: dict | None = None):
+    def __init__(
+        self, status: int, code: str, message: str, details: dict | None = None, headers: dict | None = None
+    ):
         super().__init__(message)
         self.status = status
         self.code = code
@@ -57,8 +59,9 @@ class APIError(Exception):
         self.headers = headers or {}
 
 
-def error_response(status: int, code: str, message: str,
-                   details: dict | None = None, headers: dict | None = None) -> Response:
+def error_response(
+    status: int, code: str, message: str, details: dict | None = None, headers: dict | None = None
+) -> Response:
     resp = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
     resp.status_code = status
     for key, value in (headers or {}).items():
@@ -83,13 +86,23 @@ def _from_http_exception(exc: HTTPException) -> Response:
     messages = data.get("messages") or data.get("errors")
     headers = dict(data.get("headers") or {})
     if status == 422:
-        return error_response(422, "validation_error", data.get("message") or DEFAULT_MESSAGES[422],
-                              details=messages or {}, headers=headers)
+        return error_response(
+            422,
+            "validation_error",
+            data.get("message") or DEFAULT_MESSAGES[422],
+            details=messages or {},
+            headers=headers,
+        )
     if status == 405 and getattr(exc, "valid_methods", None):
         headers.setdefault("Allow", ", ".join(exc.valid_methods))
     message = data.get("message") or DEFAULT_MESSAGES.get(status) or (exc.description or exc.name)
-    return error_response(status, DEFAULT_CODES.get(status, exc.name.lower().replace(" ", "_")),
-                          message, details=messages or {}, headers=headers)
+    return error_response(
+        status,
+        DEFAULT_CODES.get(status, exc.name.lower().replace(" ", "_")),
+        message,
+        details=messages or {},
+        headers=headers,
+    )
 
 
 class Api(flask_smorest.Api):
@@ -133,8 +146,9 @@ class JSONObjectParser(FlaskParser):
             # A chunked body is cut off at the limit by werkzeug, silently; refuse it.
             raise APIError(413, "payload_too_large", DEFAULT_MESSAGES[413])
         if not req.is_json:
-            raise APIError(400, "invalid_json",
-                           "The request body must be JSON (Content-Type: application/json).")
+            raise APIError(
+                400, "invalid_json", "The request body must be JSON (Content-Type: application/json)."
+            )
         try:
             data.decode("utf-8")  # RFC 8259: JSON between systems is UTF-8 (no UTF-16, no junk)
         except UnicodeDecodeError:
@@ -161,10 +175,12 @@ def check_query_string(req, schema) -> None:
     may act on one value and we on the other) unless its field is a list, and for
     text no database can store. (Argo's memoising parser inherits this; a memo hit
     is a query string that passed it before.)"""
-    multiple = {name for name, field in schema.fields.items()
-                if isinstance(field, ma.fields.List)}
-    repeated = {key: ["Given more than once."] for key, values in req.args.lists()
-                if len(values) > 1 and key not in multiple}
+    multiple = {name for name, field in schema.fields.items() if isinstance(field, ma.fields.List)}
+    repeated = {
+        key: ["Given more than once."]
+        for key, values in req.args.lists()
+        if len(values) > 1 and key not in multiple
+    }
     if repeated:
         raise APIError(422, "validation_error", DEFAULT_MESSAGES[422], {"query": repeated})
     _reject_unstorable_text(req.args.to_dict(flat=True), "query")
@@ -174,8 +190,11 @@ def _reject_unstorable_text(data: dict, location: str) -> None:
     """422 for a string no database can store: a NUL character (PostgreSQL text
     cannot hold one; psycopg2 raises ValueError) or a lone surrogate such as the
     JSON escape "\\ud800" (not encodable as UTF-8). Either would be a 500 later."""
-    bad = {_safe_key(key): ["Must be text without NUL characters or lone surrogates."]
-           for key, value in data.items() if _bad_text(key) or _bad_text(value)}
+    bad = {
+        _safe_key(key): ["Must be text without NUL characters or lone surrogates."]
+        for key, value in data.items()
+        if _bad_text(key) or _bad_text(value)
+    }
     if bad:
         raise APIError(422, "validation_error", DEFAULT_MESSAGES[422], {location: bad})
 
@@ -228,7 +247,7 @@ def register_error_handlers(app: Flask) -> None:
 def internal_error_response(exc: BaseException) -> Response:
     """500 for a bug: logged with the request id, never a traceback to the client."""
     rid = _request_id()
-    log.error("unhandled error (request_id=%s) on %s %s", rid, request.method, request.path,
-              exc_info=exc)
-    return error_response(500, "internal_error", DEFAULT_MESSAGES[500], {"request_id": rid},
-                          headers={"X-Request-ID": rid})
+    log.error("unhandled error (request_id=%s) on %s %s", rid, request.method, request.path, exc_info=exc)
+    return error_response(
+        500, "internal_error", DEFAULT_MESSAGES[500], {"request_id": rid}, headers={"X-Request-ID": rid}
+    )

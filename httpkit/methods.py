@@ -18,6 +18,7 @@ analytics rollup on PostgreSQL). So, at the edge:
 TRACE and CONNECT are real methods, but no route of ours takes them, so they
 are ``OTHER`` too.
 """
+
 from __future__ import annotations
 
 from flask import Flask, request

@@ -7,6 +7,7 @@ is a pure function of (schema, raw query string), so we keep the last
 ``MAX_ENTRIES`` successful results. Failures are never cached: every bad
 request goes through full validation and gets its 422.
 """
+
 from __future__ import annotations
 
 import marshmallow as ma

@@ -3,6 +3,7 @@
 Argo serves signals and Alpine's feed re-serves them, so the query rules and the
 OpenAPI description of a Signal are one definition, not two copies.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,8 +29,7 @@ class SignalQuerySchema(ma.Schema):
         unknown = ma.RAISE
 
     offset = ma.fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
-    premium_only = ma.fields.Boolean(load_default=False,
-                                     metadata={"description": "Only confidence >= 95."})
+    premium_only = ma.fields.Boolean(load_default=False, metadata={"description": "Only confidence >= 95."})
     symbol = ma.fields.String(load_default=None, metadata={"description": "e.g. AAPL (case-insensitive)"})
 
     @ma.pre_load
@@ -59,10 +59,15 @@ class SignalSchema(ma.Schema):
     stop_loss = ma.fields.Float(required=True)
     take_profit = ma.fields.Float(required=True)
     target_price = ma.fields.Float(required=True, metadata={"description": "== take_profit"})
-    timestamp = ma.fields.String(required=True,
-                                 metadata={"description": "ISO 8601 UTC, e.g. 2026-11-25T21:40:00Z"})
+    timestamp = ma.fields.String(
+        required=True, metadata={"description": "ISO 8601 UTC, e.g. 2026-11-25T21:40:00Z"}
+    )
     strategy = ma.fields.String(required=True)
-    sha256 = ma.fields.String(required=True, metadata={
-        "description": "hex SHA-256 of json.dumps({action, confidence, entry_price, stop_loss, "
-                       "strategy, symbol, take_profit, timestamp}, sort_keys=True, "
-                       "separators=(',', ':'))"})
+    sha256 = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "hex SHA-256 of json.dumps({action, confidence, entry_price, stop_loss, "
+            "strategy, symbol, take_profit, timestamp}, sort_keys=True, "
+            "separators=(',', ':'))"
+        },
+    )

@@ -9,18 +9,24 @@
   plain HTTP is ignored by browsers and would only confuse.
 - CORS is off unless ``CORS_ORIGINS`` names the allowed origins (comma-separated).
 """
+
 from __future__ import annotations
 
 from flask import Flask, request
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
-DOCS_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-            "style-src 'self' 'unsafe-inline' https://fonts.googleapis.com; "
-            "font-src https://fonts.gstatic.com; img-src 'self' data: https://cdn.redoc.ly; "
-            "worker-src blob:; connect-src 'self'; frame-ancestors 'none'")
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://fonts.googleapis.com; "
+    "font-src https://fonts.gstatic.com; img-src 'self' data: https://cdn.redoc.ly; "
+    "worker-src blob:; connect-src 'self'; frame-ancestors 'none'"
+)
 HSTS = "max-age=31536000; includeSubDomains"
-_STATIC_HEADERS = (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
-                   ("Referrer-Policy", "no-referrer"))
+_STATIC_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+)
 
 
 def _docs_path(app: Flask) -> str | None:
@@ -48,5 +54,8 @@ def init_app(app: Flask) -> None:
 
         if isinstance(origins, str):
             origins = [o.strip() for o in origins.split(",") if o.strip()]
-        CORS(app, origins=origins, expose_headers=["X-Request-ID", "Retry-After",
-                                                   "X-RateLimit-Limit", "X-RateLimit-Remaining"])
+        CORS(
+            app,
+            origins=origins,
+            expose_headers=["X-Request-ID", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining"],
+        )

@@ -3,6 +3,7 @@
 Building the Flask app here (and only here) is the point of this module: the
 worker needs it so every task runs inside its app context.
 """
+
 from app import create_app
 
 flask_app = create_app()

@@ -3,6 +3,7 @@
 Written with ``@shared_task`` so this module never imports the app; they take
 ids and plain values, never ORM objects.
 """
+
 from __future__ import annotations
 
 from celery import shared_task

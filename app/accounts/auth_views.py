@@ -1,13 +1,13 @@
 """POST /api/auth/register, /login, /refresh, /logout."""
+
 from __future__ import annotations
 
 from flask import request
 from flask_jwt_extended import current_user, get_jwt, jwt_required
 
-from app.accounts.schemas import (AccessTokenSchema, LoginSchema, RegisterSchema, TokenPairSchema,
-                              UserSchema)
 from app.accounts import login_throttle, registration_throttle, tokens
 from app.accounts import users as user_service
+from app.accounts.schemas import AccessTokenSchema, LoginSchema, RegisterSchema, TokenPairSchema, UserSchema
 from httpkit.errors import APIError, Blueprint
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Auth")
@@ -30,9 +30,13 @@ def account_error(exc: user_service.AccountError) -> APIError:
 
 
 def rate_limited(message: str, retry_after: int, scope: str) -> APIError:
-    return APIError(429, "rate_limited", message,
-                    details={"scope": scope, "retry_after": retry_after},
-                    headers={"Retry-After": str(retry_after)})
+    return APIError(
+        429,
+        "rate_limited",
+        message,
+        details={"scope": scope, "retry_after": retry_after},
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 @blp.post("/register")
@@ -45,8 +49,9 @@ def register(body):
     ip = client_ip()
     decision = registration_throttle.begin(ip)
     if not decision.allowed:
-        raise rate_limited("Too many registrations from this address; try again later.",
-                           decision.retry_after, decision.scope)
+        raise rate_limited(
+            "Too many registrations from this address; try again later.", decision.retry_after, decision.scope
+        )
     try:
         user = user_service.create_user(body["email"], body["password"], body["full_name"])
     except user_service.AccountError as exc:
@@ -69,8 +74,9 @@ def login(body):
     decision = login_throttle.begin_login(email, ip)
     if not decision.allowed:
         login_throttle.login_refused(email, ip)
-        raise rate_limited("Too many failed login attempts; try again later.",
-                           decision.retry_after, decision.scope)
+        raise rate_limited(
+            "Too many failed login attempts; try again later.", decision.retry_after, decision.scope
+        )
     user = user_service.authenticate(email, body["password"])
     if user is None:
         login_throttle.login_failed(email, ip, decision)

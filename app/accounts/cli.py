@@ -3,6 +3,7 @@
 Every change goes through the same service as the API (commit, then the user's
 cache entry is deleted, and an audit_log row with actor_id NULL is written).
 """
+
 from __future__ import annotations
 
 import click
@@ -20,8 +21,13 @@ def _fail(exc: Exception):
 
 @users.command("create-admin")
 @click.argument("email")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="Prompted (hidden, with confirmation) when omitted.")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Prompted (hidden, with confirmation) when omitted.",
+)
 @click.option("--full-name", default="", help="For a new user (default 'Administrator').")
 def create_admin(email: str, password: str, full_name: str) -> None:
     """Create an active admin; an existing user is promoted, reactivated and given PASSWORD."""
@@ -35,10 +41,20 @@ def create_admin(email: str, password: str, full_name: str) -> None:
 
 @users.command("create")
 @click.argument("email")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="Prompted (hidden, with confirmation) when omitted.")
-@click.option("--tier", default=DEFAULT_TIER, show_default=True,
-              type=click.Choice(list(TIER_NAMES)), help="Subscription tier.")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Prompted (hidden, with confirmation) when omitted.",
+)
+@click.option(
+    "--tier",
+    default=DEFAULT_TIER,
+    show_default=True,
+    type=click.Choice(list(TIER_NAMES)),
+    help="Subscription tier.",
+)
 @click.option("--full-name", default="", help="The user's name.")
 def create(email: str, password: str, tier: str, full_name: str) -> None:
     """Create an active plain (non-admin) user; the password must not be guessable."""
@@ -68,8 +84,10 @@ def list_users() -> None:
     while True:
         items, total = user_service.list_users(page, per_page)
         for u in items:
-            click.echo(f"{u.id:>6}  {u.email:<40} {u.tier:<8} {'yes' if u.is_active else 'no':<6} "
-                       f"{'yes' if u.is_admin else 'no':<5}")
+            click.echo(
+                f"{u.id:>6}  {u.email:<40} {u.tier:<8} {'yes' if u.is_active else 'no':<6} "
+                f"{'yes' if u.is_admin else 'no':<5}"
+            )
         if page * per_page >= total:
             break
         page += 1

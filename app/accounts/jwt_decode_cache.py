@@ -15,6 +15,7 @@ SHA-256 digest of the whole token string (the token itself is never kept), so
 a tampered token is a miss and is verified in full; the cache lives in
 ``app.extensions`` so another app (another secret) never sees it.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -27,17 +27,18 @@ reaching the (email, IP) threshold writes a ``login_locks`` row with that ip,
 reaching the per-email ceiling one with ip NULL (every IP). ``unlock(email)``
 lifts all of them; ``prune_failed_logins`` drops rows older than 90 days.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import delete, func, select, update
 
-from app.extensions import db
-from app.accounts.security_models import FailedLogin, LoginLock
 from app.accounts import throttle
+from app.accounts.security_models import FailedLogin, LoginLock
 from app.accounts.throttle import Decision, Limit
+from app.extensions import db
 
 RETENTION_DAYS = 90
 
@@ -69,9 +70,11 @@ def _password_key(user_id: int, ip: str | None) -> str:
 def _login_limits(email: str, ip: str | None) -> list[Limit]:
     c, window = current_app.config, _window()
     # Most specific first: the scope reported is the first limit that refuses.
-    return [Limit(_pair_key(email, ip), int(c["LOGIN_MAX_FAILURES_PER_EMAIL_IP"]), window, "email_ip"),
-            Limit(_ip_key(ip), int(c["LOGIN_MAX_FAILURES_PER_IP"]), window, "ip"),
-            Limit(_email_key(email), int(c["LOGIN_MAX_FAILURES_PER_EMAIL"]), window, "email")]
+    return [
+        Limit(_pair_key(email, ip), int(c["LOGIN_MAX_FAILURES_PER_EMAIL_IP"]), window, "email_ip"),
+        Limit(_ip_key(ip), int(c["LOGIN_MAX_FAILURES_PER_IP"]), window, "ip"),
+        Limit(_email_key(email), int(c["LOGIN_MAX_FAILURES_PER_EMAIL"]), window, "email"),
+    ]
 
 
 # -- login ----------------------------------------------------------------------
@@ -86,20 +89,23 @@ def login_refused(email: str, ip: str | None) -> None:
     db.session.commit()
 
 
-def login_failed(email: str, ip: str | None, decision: Decision,
-                 reason: str = "invalid_credentials") -> None:
+def login_failed(email: str, ip: str | None, decision: Decision, reason: str = "invalid_credentials") -> None:
     """The attempt stays counted; log it, and record a lock when it reached a threshold."""
     c = current_app.config
     pair_count, _, email_count = decision.counts
     pair_ttl, _, email_ttl = decision.ttls
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     db.session.add(FailedLogin(email=email, ip=ip, reason=reason, at=now))
     if pair_count == int(c["LOGIN_MAX_FAILURES_PER_EMAIL_IP"]):
-        db.session.add(LoginLock(email=email, ip=ip, at=now,
-                                 locked_until=now + timedelta(seconds=pair_ttl or _window())))
+        db.session.add(
+            LoginLock(email=email, ip=ip, at=now, locked_until=now + timedelta(seconds=pair_ttl or _window()))
+        )
     if email_count == int(c["LOGIN_MAX_FAILURES_PER_EMAIL"]):
-        db.session.add(LoginLock(email=email, ip=None, at=now,
-                                 locked_until=now + timedelta(seconds=email_ttl or _window())))
+        db.session.add(
+            LoginLock(
+                email=email, ip=None, at=now, locked_until=now + timedelta(seconds=email_ttl or _window())
+            )
+        )
     db.session.commit()
 
 
@@ -116,8 +122,12 @@ def login_succeeded(email: str, ip: str | None, decision: Decision) -> None:
 
 # -- current password (POST /api/users/me/password) --------------------------------
 def begin_password_check(user_id: int, ip: str | None) -> Decision:
-    limit = Limit(_password_key(user_id, ip), int(current_app.config["LOGIN_MAX_FAILURES_PER_EMAIL_IP"]),
-                  _window(), "user_ip")
+    limit = Limit(
+        _password_key(user_id, ip),
+        int(current_app.config["LOGIN_MAX_FAILURES_PER_EMAIL_IP"]),
+        _window(),
+        "user_ip",
+    )
     return throttle.hit([limit])
 
 
@@ -140,28 +150,35 @@ def unlock(email: str, user_id: int | None = None) -> int:
     """Lift every lockout of ``email``: its counters for every IP that failed within the
     window (from ``failed_logins``), the user's current-password counters, and the
     ``login_locks`` rows still in force. Returns how many lock rows were lifted."""
-    now = datetime.now(timezone.utc)
-    ips = set(db.session.execute(
-        select(FailedLogin.ip).where(FailedLogin.email == email,
-                                     FailedLogin.at >= now - timedelta(seconds=_window()))
-        .distinct()).scalars())
-    ips |= set(db.session.execute(
-        select(LoginLock.ip).where(LoginLock.email == email, LoginLock.locked_until > now)
-        .distinct()).scalars())
+    now = datetime.now(UTC)
+    ips = set(
+        db.session.execute(
+            select(FailedLogin.ip)
+            .where(FailedLogin.email == email, FailedLogin.at >= now - timedelta(seconds=_window()))
+            .distinct()
+        ).scalars()
+    )
+    ips |= set(
+        db.session.execute(
+            select(LoginLock.ip).where(LoginLock.email == email, LoginLock.locked_until > now).distinct()
+        ).scalars()
+    )
     keys = [_email_key(email)] + [_pair_key(email, ip) for ip in ips]
     if user_id is not None:
         keys += [_password_key(user_id, ip) for ip in ips]
     throttle.reset(keys)
     lifted = db.session.execute(
-        update(LoginLock).where(LoginLock.email == email, LoginLock.locked_until > now)
-        .values(locked_until=now)).rowcount
+        update(LoginLock)
+        .where(LoginLock.email == email, LoginLock.locked_until > now)
+        .values(locked_until=now)
+    ).rowcount
     db.session.commit()
     return int(lifted or 0)
 
 
 def prune_failed_logins(days: int = RETENTION_DAYS, now: datetime | None = None) -> int:
     """Delete failed-login rows (and lock rows that ended) older than ``days``; returns rows deleted."""
-    cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=days)
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
     failed = db.session.execute(delete(FailedLogin).where(FailedLogin.at < cutoff)).rowcount
     locks = db.session.execute(delete(LoginLock).where(LoginLock.locked_until < cutoff)).rowcount
     db.session.commit()
@@ -171,27 +188,33 @@ def prune_failed_logins(days: int = RETENTION_DAYS, now: datetime | None = None)
 # -- for the security dashboard ------------------------------------------------
 def locked_accounts(now: datetime | None = None) -> list[dict]:
     """[{email, ip, locked_until}] for every (email, IP) locked right now; ip None = every IP."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     until = func.max(LoginLock.locked_until)
     rows = db.session.execute(
         select(LoginLock.email, LoginLock.ip, until)
         .where(LoginLock.locked_until > now)
-        .group_by(LoginLock.email, LoginLock.ip).order_by(until.desc(), LoginLock.email)
+        .group_by(LoginLock.email, LoginLock.ip)
+        .order_by(until.desc(), LoginLock.email)
     ).all()
     return [{"email": email, "ip": ip, "locked_until": u.isoformat()} for email, ip, u in rows]
 
 
 def failed_login_stats(since: datetime, recent: int = 20, top: int = 10) -> dict:
     """{count, recent: [{email, ip, at}], top_ips: [{ip, count}]} of failures since ``since``."""
-    count = db.session.execute(
-        select(func.count(FailedLogin.id)).where(FailedLogin.at >= since)).scalar_one()
+    count = db.session.execute(select(func.count(FailedLogin.id)).where(FailedLogin.at >= since)).scalar_one()
     recent_rows = db.session.execute(
         select(FailedLogin.email, FailedLogin.ip, FailedLogin.at)
-        .where(FailedLogin.at >= since).order_by(FailedLogin.at.desc()).limit(recent)).all()
+        .where(FailedLogin.at >= since)
+        .order_by(FailedLogin.at.desc())
+        .limit(recent)
+    ).all()
     top_rows = db.session.execute(
         select(FailedLogin.ip, func.count(FailedLogin.id).label("n"))
-        .where(FailedLogin.at >= since).group_by(FailedLogin.ip)
-        .order_by(func.count(FailedLogin.id).desc()).limit(top)).all()
+        .where(FailedLogin.at >= since)
+        .group_by(FailedLogin.ip)
+        .order_by(func.count(FailedLogin.id).desc())
+        .limit(top)
+    ).all()
     return {
         "count": int(count),
         "recent": [{"email": e, "ip": ip, "at": at.isoformat()} for e, ip, at in recent_rows],

@@ -1,4 +1,5 @@
 """Subscriber and admin accounts."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -6,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import Boolean, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
-from app.core.sqlbase import UTCDateTime, utcnow
 from app.accounts.tiers import DEFAULT_TIER
+from app.core.sqlbase import UTCDateTime, utcnow
+from app.extensions import db
 
 
 class User(db.Model):
@@ -29,8 +30,7 @@ class User(db.Model):
 
     # The public fields: what the API returns and what the user cache holds.
     # The password hash is deliberately not among them.
-    PUBLIC_FIELDS = ("id", "email", "full_name", "tier", "is_active", "is_verified",
-                     "is_admin", "created_at")
+    PUBLIC_FIELDS = ("id", "email", "full_name", "tier", "is_active", "is_verified", "is_admin", "created_at")
 
     def public_dict(self) -> dict:
         data = {name: getattr(self, name) for name in self.PUBLIC_FIELDS}

@@ -5,6 +5,7 @@ name (whole and word by word) are given to zxcvbn as user inputs, so a password
 built from them scores as weak as it is. The feedback zxcvbn gives (a warning
 and suggestions) becomes the 422 message, so the user learns why.
 """
+
 from __future__ import annotations
 
 import re
@@ -29,8 +30,7 @@ def user_inputs(email: str | None, full_name: str | None) -> list[str]:
 
 def weakness(password: str, email: str | None = None, full_name: str | None = None) -> str | None:
     """None if strong enough; otherwise a sentence saying why and how to do better."""
-    result = zxcvbn(password[:MAX_LENGTH], user_inputs=user_inputs(email, full_name),
-                    max_length=MAX_LENGTH)
+    result = zxcvbn(password[:MAX_LENGTH], user_inputs=user_inputs(email, full_name), max_length=MAX_LENGTH)
     if result["score"] >= MIN_SCORE:
         return None
     feedback = result.get("feedback") or {}

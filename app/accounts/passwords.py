@@ -3,6 +3,7 @@
 ``verify`` on an unknown email runs against a dummy hash made with the same
 parameters, so "no such user" costs the same time as "wrong password".
 """
+
 from __future__ import annotations
 
 import threading
@@ -16,8 +17,7 @@ _lock = threading.Lock()
 
 class Passwords:
     def __init__(self, time_cost: int, memory_cost: int, parallelism: int) -> None:
-        self.hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost,
-                                     parallelism=parallelism)
+        self.hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
         self._dummy: str | None = None
 
     def hash(self, password: str) -> str:
@@ -56,7 +56,10 @@ def passwords() -> Passwords:
             ext = current_app.extensions.get("passwords")
             if ext is None:
                 cfg = current_app.config
-                ext = Passwords(cfg["PASSWORD_HASH_TIME_COST"], cfg["PASSWORD_HASH_MEMORY_COST"],
-                                cfg["PASSWORD_HASH_PARALLELISM"])
+                ext = Passwords(
+                    cfg["PASSWORD_HASH_TIME_COST"],
+                    cfg["PASSWORD_HASH_MEMORY_COST"],
+                    cfg["PASSWORD_HASH_PARALLELISM"],
+                )
                 current_app.extensions["passwords"] = ext
     return ext

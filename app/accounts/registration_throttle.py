@@ -6,6 +6,7 @@ created (app/accounts/throttle.py); one refused for a rule of the password or
 the email (422) is given back, one for an email already taken (409) is not,
 so the limit also slows probing for registered addresses.
 """
+
 from __future__ import annotations
 
 from flask import current_app

@@ -31,6 +31,7 @@ user -> 403 inactive_user; over quota -> 429 quota_exceeded. A request on
 /api/signals/* that is not answered 2xx (refused by auth, over quota, bad
 parameters, tier_required, an error) gives its quota increment back.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,11 +40,11 @@ from functools import wraps
 from flask import Flask, request
 from flask_jwt_extended import current_user, verify_jwt_in_request
 
-from app.extensions import jwt
-from app.feed import quotas
-from app.core import redis_guard
 from app.accounts import tokens, user_cache
 from app.accounts.user_cache import USER_CACHE_LOOKUPS, CurrentUser
+from app.core import redis_guard
+from app.extensions import jwt
+from app.feed import quotas
 from httpkit.errors import APIError, error_response
 
 # Per-request state lives in the WSGI environ, not flask.g: g belongs to the
@@ -73,9 +74,14 @@ class AuthState:
 
 
 def _claims_ok(data: dict) -> bool:
-    return (isinstance(data.get("sub"), str) and data["sub"].isdigit()
-            and isinstance(data.get("sid"), str) and 0 < len(data["sid"]) <= 64
-            and isinstance(data.get("sx"), int) and isinstance(data.get("tv"), int))
+    return (
+        isinstance(data.get("sub"), str)
+        and data["sub"].isdigit()
+        and isinstance(data.get("sid"), str)
+        and 0 < len(data["sid"]) <= 64
+        and isinstance(data.get("sx"), int)
+        and isinstance(data.get("tv"), int)
+    )
 
 
 def resolve(jwt_data: dict) -> AuthState:
@@ -123,8 +129,7 @@ def resolve(jwt_data: dict) -> AuthState:
             if data is None:
                 data = user_cache.load_from_db(uid)  # after the MGET: see user_cache.py
                 if data is not None:
-                    fills.append(lambda pipe, d=data, gen=generation:
-                                 user_cache.queue_fill(pipe, d, gen))
+                    fills.append(lambda pipe, d=data, gen=generation: user_cache.queue_fill(pipe, d, gen))
         else:
             data = user_cache.load_from_db(uid)
         rv = res.pop(0)
@@ -133,8 +138,7 @@ def resolve(jwt_data: dict) -> AuthState:
         elif rv != tokens.NOT_REVOKED:
             state.revoked = tokens.revoked_in_db(sid)
             value = tokens.REVOKED if state.revoked else tokens.NOT_REVOKED
-            seconds = (tokens.remaining_seconds(jwt_data) if state.revoked
-                       else tokens.negative_ttl(jwt_data))
+            seconds = tokens.remaining_seconds(jwt_data) if state.revoked else tokens.negative_ttl(jwt_data)
             fills.append(lambda pipe: pipe.set(rv_key, value, ex=seconds, nx=True))
         if state.quota_key:
             res.pop(0)  # the SET NX
@@ -161,8 +165,7 @@ def _undo_quota(state: AuthState | None) -> None:
 
 # -- flask-jwt-extended callbacks ------------------------------------------------
 def _unauthorized(status: int, code: str, message: str):
-    return error_response(status, code, message,
-                          headers={"WWW-Authenticate": f'Bearer error="{code}"'})
+    return error_response(status, code, message, headers={"WWW-Authenticate": f'Bearer error="{code}"'})
 
 
 def _register_jwt_callbacks() -> None:
@@ -183,8 +186,9 @@ def _register_jwt_callbacks() -> None:
 
     @jwt.unauthorized_loader
     def _missing(_reason):
-        return _unauthorized(401, "token_missing",
-                             "Authentication required: send 'Authorization: Bearer <token>'.")
+        return _unauthorized(
+            401, "token_missing", "Authentication required: send 'Authorization: Bearer <token>'."
+        )
 
     @jwt.invalid_token_loader
     def _invalid(_reason):
@@ -225,11 +229,14 @@ def quota_hook():
     limit = quotas.limit_for(current_user.tier)
     _set(QUOTA_ATTR, (limit, state.quota_count))
     if state.quota_count > limit:
-        raise APIError(429, "quota_exceeded",
-                       f"Daily feed quota of {limit} requests for the {current_user.tier} tier "
-                       "is used up; it resets at midnight UTC.",
-                       details={"limit": limit, "tier": current_user.tier},
-                       headers={"Retry-After": str(quotas.seconds_until_utc_midnight())})
+        raise APIError(
+            429,
+            "quota_exceeded",
+            f"Daily feed quota of {limit} requests for the {current_user.tier} tier "
+            "is used up; it resets at midnight UTC.",
+            details={"limit": limit, "tier": current_user.tier},
+            headers={"Retry-After": str(quotas.seconds_until_utc_midnight())},
+        )
     return None
 
 
@@ -267,10 +274,12 @@ def require_admin():
 
 def admin_required(fn):
     """The same check as a decorator, for an admin view outside the admin blueprint."""
+
     @wraps(fn)
     def wrapper(*args, **kwargs):
         require_admin()
         return fn(*args, **kwargs)
+
     return wrapper
 
 
@@ -280,4 +289,5 @@ def init_app(app: Flask) -> None:
     redis_guard.init_app(app)
     _register_jwt_callbacks()
     api.spec.components.security_scheme(
-        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )

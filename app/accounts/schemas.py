@@ -1,11 +1,12 @@
 """Request/response schemas shared by auth, users and admin users."""
+
 from __future__ import annotations
 
 import marshmallow as ma
 from marshmallow import validate
 
-from app.accounts.users import EMAIL_MAX, FULL_NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
 from app.accounts.tiers import TIER_NAMES
+from app.accounts.users import EMAIL_MAX, FULL_NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
 
 
 class NormalisedEmail(ma.fields.Email):
@@ -22,8 +23,9 @@ def email_field(**kwargs):
 
 
 def password_field(**kwargs):
-    return ma.fields.String(validate=validate.Length(min=PASSWORD_MIN, max=PASSWORD_MAX),
-                            load_only=True, **kwargs)
+    return ma.fields.String(
+        validate=validate.Length(min=PASSWORD_MIN, max=PASSWORD_MAX), load_only=True, **kwargs
+    )
 
 
 class StrippedString(ma.fields.String):
@@ -56,8 +58,7 @@ class RegisterSchema(ma.Schema):
 class LoginSchema(ma.Schema):
     email = NormalisedEmail(required=True)
     # Any length: a wrong password of any size is just invalid_credentials.
-    password = ma.fields.String(required=True, load_only=True,
-                                validate=validate.Length(min=1, max=1024))
+    password = ma.fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=1024))
 
 
 class TokenPairSchema(ma.Schema):
@@ -78,8 +79,9 @@ class ProfileUpdateSchema(ma.Schema):
 
 
 class PasswordChangeSchema(ma.Schema):
-    current_password = ma.fields.String(required=True, load_only=True,
-                                        validate=validate.Length(min=1, max=1024))
+    current_password = ma.fields.String(
+        required=True, load_only=True, validate=validate.Length(min=1, max=1024)
+    )
     new_password = password_field(required=True)
 
 

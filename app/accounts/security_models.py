@@ -4,6 +4,7 @@ The Metrics engineer's GET /api/admin/security reads ``failed_logins``,
 ``login_locks`` and ``audit_log`` (or the helpers in app/accounts/login_throttle.py
 and app/services/audit.py).
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -11,8 +12,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
 from app.core.sqlbase import UTCDateTime, utcnow
+from app.extensions import db
 
 
 class RevokedToken(db.Model):

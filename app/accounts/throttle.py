@@ -12,11 +12,12 @@ embedded Redis 6.2 too). When Redis is unreachable the same step runs on the
 process's ``LocalCounters`` under one lock (see app/core/redis_guard.py).
 A window starts with its first hit and is not extended by later ones.
 """
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from app.core import redis_guard
 

@@ -1,4 +1,5 @@
 """Subscription tiers (SPEC: the tier table). One place, used by the feed and quotas."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

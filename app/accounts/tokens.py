@@ -36,20 +36,21 @@ failed ``SET`` is also queued and replayed by that process's next pipeline.
 Cost in steady state: zero extra round trips (the read rides on the pipeline)
 and one SQL query per session per minute.
 """
+
 from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from app.extensions import db
 from app.accounts.security_models import RevokedToken
 from app.core import redis_guard
+from app.extensions import db
 
 REVOKED, NOT_REVOKED = b"1", b"0"
 
@@ -71,8 +72,9 @@ def issue_tokens(user) -> dict:
     identity = str(user.id)
     return {
         "access_token": create_access_token(identity=identity, additional_claims=claims),
-        "refresh_token": create_refresh_token(identity=identity, additional_claims=claims,
-                                              expires_delta=timedelta(seconds=refresh_seconds)),
+        "refresh_token": create_refresh_token(
+            identity=identity, additional_claims=claims, expires_delta=timedelta(seconds=refresh_seconds)
+        ),
         "token_type": "bearer",
         "expires_in": _access_seconds(),
     }
@@ -83,8 +85,9 @@ def refresh_access(jwt_data: dict) -> dict:
     remaining = int(jwt_data["sx"]) - int(time.time())
     seconds = max(1, min(_access_seconds(), remaining))
     claims = {"sid": jwt_data["sid"], "sx": int(jwt_data["sx"]), "tv": int(jwt_data["tv"])}
-    token = create_access_token(identity=jwt_data["sub"], additional_claims=claims,
-                                expires_delta=timedelta(seconds=seconds))
+    token = create_access_token(
+        identity=jwt_data["sub"], additional_claims=claims, expires_delta=timedelta(seconds=seconds)
+    )
     return {"access_token": token, "expires_in": seconds}
 
 
@@ -95,9 +98,8 @@ def remaining_seconds(jwt_data: dict) -> int:
 def revoke_session(jwt_data: dict, user_id: int | None) -> None:
     """Logout: SQL row first (durable), then the Redis cache entry."""
     sid = jwt_data["sid"]
-    expires_at = datetime.fromtimestamp(int(jwt_data["sx"]), tz=timezone.utc)
-    db.session.add(RevokedToken(sid=sid, jti=jwt_data.get("jti"), user_id=user_id,
-                                expires_at=expires_at))
+    expires_at = datetime.fromtimestamp(int(jwt_data["sx"]), tz=UTC)
+    db.session.add(RevokedToken(sid=sid, jti=jwt_data.get("jti"), user_id=user_id, expires_at=expires_at))
     try:
         db.session.commit()
     except IntegrityError:  # a concurrent logout of the same session got there first
@@ -106,19 +108,21 @@ def revoke_session(jwt_data: dict, user_id: int | None) -> None:
 
 
 def revoked_in_db(sid: str) -> bool:
-    return db.session.execute(
-        select(RevokedToken.id).where(RevokedToken.sid == sid).limit(1)
-    ).first() is not None
+    return (
+        db.session.execute(select(RevokedToken.id).where(RevokedToken.sid == sid).limit(1)).first()
+        is not None
+    )
 
 
 def negative_ttl(jwt_data: dict) -> int:
-    return max(1, min(int(current_app.config.get("REVOCATION_NEGATIVE_TTL", 60)),
-                      remaining_seconds(jwt_data)))
+    return max(
+        1, min(int(current_app.config.get("REVOCATION_NEGATIVE_TTL", 60)), remaining_seconds(jwt_data))
+    )
 
 
 def prune_expired(now: datetime | None = None) -> int:
     """Delete revocations whose session has ended (its tokens are expired anyway)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     result = db.session.execute(delete(RevokedToken).where(RevokedToken.expires_at <= now))
     db.session.commit()
     return result.rowcount or 0

@@ -34,6 +34,7 @@ READ COMMITTED each statement sees every commit made before it started.)
 The token is random (no counter to wrap or to fall
 back to a value a reader once saw) and lives far longer than any request.
 """
+
 from __future__ import annotations
 
 import logging
@@ -45,9 +46,9 @@ from flask import current_app
 from prometheus_client import Counter
 from sqlalchemy import select
 
-from app.extensions import cache, db
 from app.accounts.models import User
 from app.core import redis_guard
+from app.extensions import cache, db
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +59,17 @@ USER_CACHE_LOOKUPS = Counter(
 )
 
 # What the cache holds and what current_user exposes. No password hash.
-CACHED_COLUMNS = ("id", "email", "full_name", "tier", "is_active", "is_verified", "is_admin",
-                  "created_at", "token_version")
+CACHED_COLUMNS = (
+    "id",
+    "email",
+    "full_name",
+    "tier",
+    "is_active",
+    "is_verified",
+    "is_admin",
+    "created_at",
+    "token_version",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +91,17 @@ class CurrentUser:
         created = data.get("created_at")
         if isinstance(created, str):
             created = datetime.fromisoformat(created)
-        return cls(id=int(data["id"]), email=data["email"], full_name=data["full_name"],
-                   tier=data["tier"], is_active=bool(data["is_active"]),
-                   is_verified=bool(data["is_verified"]), is_admin=bool(data["is_admin"]),
-                   created_at=created, token_version=int(data["token_version"]))
+        return cls(
+            id=int(data["id"]),
+            email=data["email"],
+            full_name=data["full_name"],
+            tier=data["tier"],
+            is_active=bool(data["is_active"]),
+            is_verified=bool(data["is_verified"]),
+            is_admin=bool(data["is_admin"]),
+            created_at=created,
+            token_version=int(data["token_version"]),
+        )
 
     def public_dict(self) -> dict:
         data = asdict(self)
@@ -143,8 +160,7 @@ def queue_fill(pipe, data: dict, generation: bytes | None) -> None:
     a SCRIPT EXISTS round trip; the text is small and Redis caches it.
     """
     uid = data["id"]
-    pipe.eval(_FILL_IF_CURRENT, 2, full_key(uid), gen_key(uid), dumps(data),
-              generation or b"", ttl())
+    pipe.eval(_FILL_IF_CURRENT, 2, full_key(uid), gen_key(uid), dumps(data), generation or b"", ttl())
 
 
 def dumps(data: dict) -> bytes:

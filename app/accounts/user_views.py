@@ -1,11 +1,12 @@
 """GET/PATCH /api/users/me, POST /api/users/me/password."""
+
 from __future__ import annotations
 
 from flask_jwt_extended import current_user, get_current_user, jwt_required
 
+from app.accounts import users as user_service
 from app.accounts.auth_views import BEARER, account_error, client_ip
 from app.accounts.schemas import PasswordChangeSchema, ProfileUpdateSchema, UserSchema
-from app.accounts import users as user_service
 from httpkit.errors import APIError, Blueprint
 
 blp = Blueprint("users", __name__, url_prefix="/api/users", description="Users")
@@ -31,8 +32,9 @@ def me():
 def update_me(body):
     """Change full name and/or email (a new email is unverified)."""
     try:
-        user = user_service.update_profile(current_user.id, full_name=body.get("full_name"),
-                                           email=body.get("email"))
+        user = user_service.update_profile(
+            current_user.id, full_name=body.get("full_name"), email=body.get("email")
+        )
     except user_service.AccountError as exc:
         raise account_error(exc) from None
     return user
@@ -43,14 +45,18 @@ def update_me(body):
 @blp.arguments(PasswordChangeSchema)
 @blp.response(204)
 @blp.alt_response(401, response="UNAUTHORIZED", description="invalid_credentials: current password wrong")
-@blp.alt_response(429, response="TOO_MANY_REQUESTS",
-                  description="rate_limited: 5 wrong current passwords from this IP in 15 min")
+@blp.alt_response(
+    429,
+    response="TOO_MANY_REQUESTS",
+    description="rate_limited: 5 wrong current passwords from this IP in 15 min",
+)
 @blp.doc(security=BEARER)
 def change_password(body):
     """Change the password; every token issued before is refused from then on."""
     try:
-        ok = user_service.change_password(current_user.id, body["current_password"],
-                                          body["new_password"], ip=client_ip())
+        ok = user_service.change_password(
+            current_user.id, body["current_password"], body["new_password"], ip=client_ip()
+        )
     except user_service.AccountError as exc:
         raise account_error(exc) from None
     if not ok:

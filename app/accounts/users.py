@@ -6,6 +6,7 @@ delete, so no reader that read the row before the commit can store it after),
 and the change is seen on that user's very next request. Admin/operator changes write an ``audit_log`` row in the same
 transaction as the change.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,13 +16,13 @@ from marshmallow.validate import Email
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from app.extensions import db
-from app.accounts.security_models import AuditLog
-from app.accounts.models import User
 from app.accounts import login_throttle, user_cache
+from app.accounts.models import User
 from app.accounts.password_strength import weakness
 from app.accounts.passwords import passwords
+from app.accounts.security_models import AuditLog
 from app.accounts.tiers import DEFAULT_TIER, TIERS
+from app.extensions import db
 
 PASSWORD_MIN, PASSWORD_MAX = 10, 128
 FULL_NAME_MAX = 200
@@ -79,12 +80,12 @@ def check_email(email: str) -> str:
     return email
 
 
-def check_password(password: str, *, email: str | None = None, full_name: str | None = None,
-                   field: str = "password") -> str:
+def check_password(
+    password: str, *, email: str | None = None, full_name: str | None = None, field: str = "password"
+) -> str:
     """Length, then guessability (zxcvbn, with the account's email and name as user inputs)."""
     if not isinstance(password, str) or not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-        raise AccountError(f"Password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters long.",
-                           field)
+        raise AccountError(f"Password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters long.", field)
     why = weakness(password, email, full_name)
     if why:
         raise AccountError(why, field)
@@ -102,9 +103,7 @@ def get(user_id: int) -> User | None:
 
 
 def by_email(email: str) -> User | None:
-    return db.session.execute(
-        select(User).where(User.email == normalise_email(email))
-    ).scalar_one_or_none()
+    return db.session.execute(select(User).where(User.email == normalise_email(email))).scalar_one_or_none()
 
 
 def _commit(user_id: int | None = None) -> None:
@@ -119,16 +118,28 @@ def _commit(user_id: int | None = None) -> None:
 
 
 # -- creating and authenticating ---------------------------------------------
-def create_user(email: str, password: str, full_name: str = "", *, tier: str = DEFAULT_TIER,
-                is_admin: bool = False, is_active: bool = True) -> User:
+def create_user(
+    email: str,
+    password: str,
+    full_name: str = "",
+    *,
+    tier: str = DEFAULT_TIER,
+    is_admin: bool = False,
+    is_active: bool = True,
+) -> User:
     email = check_email(email)
     check_password(password, email=email, full_name=full_name)
     check_tier(tier)
     if by_email(email) is not None:
         raise EmailTaken("This email address is already registered.")
-    user = User(email=email, password_hash=passwords().hash(password),
-                full_name=(full_name or "").strip(), tier=tier, is_admin=is_admin,
-                is_active=is_active)
+    user = User(
+        email=email,
+        password_hash=passwords().hash(password),
+        full_name=(full_name or "").strip(),
+        tier=tier,
+        is_admin=is_admin,
+        is_active=is_active,
+    )
     db.session.add(user)
     _commit()
     user_cache.invalidate(user.id)  # ids are reused after a TRUNCATE ... RESTART IDENTITY
@@ -148,8 +159,7 @@ def authenticate(email: str, password: str) -> User | None:
 
 
 # -- the user's own changes ---------------------------------------------------
-def update_profile(user_id: int, *, full_name: str | None = None,
-                   email: str | None = None) -> User:
+def update_profile(user_id: int, *, full_name: str | None = None, email: str | None = None) -> User:
     user = get(user_id)
     if user is None:
         raise UserNotFound("No such user.")
@@ -167,8 +177,7 @@ def update_profile(user_id: int, *, full_name: str | None = None,
     return user
 
 
-def change_password(user_id: int, current_password: str, new_password: str,
-                    ip: str | None = None) -> bool:
+def change_password(user_id: int, current_password: str, new_password: str, ip: str | None = None) -> bool:
     """False if ``current_password`` is wrong. Bumps token_version: older tokens die.
 
     A wrong ``current_password`` counts like a failed login, per (user, IP): the
@@ -183,8 +192,9 @@ def change_password(user_id: int, current_password: str, new_password: str,
     decision = login_throttle.begin_password_check(user.id, ip)
     if not decision.allowed:
         login_throttle.password_check_refused(user.email, ip)
-        raise Throttled("Too many wrong current passwords; try again later.",
-                        decision.retry_after, decision.scope)
+        raise Throttled(
+            "Too many wrong current passwords; try again later.", decision.retry_after, decision.scope
+        )
     if not passwords().verify(user.password_hash, current_password):
         login_throttle.password_check_failed(user.email, ip)
         return False
@@ -226,8 +236,11 @@ def admin_update(target_id: int, changes: dict, actor: Actor) -> User:
     changes = {k: v for k, v in changes.items() if k in ADMIN_FIELDS and v is not None}
     if "tier" in changes:
         check_tier(changes["tier"])
-    if actor.id is not None and actor.id == user.id and (
-            changes.get("is_active") is False or changes.get("is_admin") is False):
+    if (
+        actor.id is not None
+        and actor.id == user.id
+        and (changes.get("is_active") is False or changes.get("is_admin") is False)
+    ):
         raise SelfLockout("Admins cannot deactivate or demote themselves.")
     return _apply(user, changes, actor, action="user.update")
 
@@ -239,9 +252,16 @@ def _apply(user: User, changes: dict, actor: Actor, action: str) -> User:
     after = _snapshot(user)
     changed = [f for f in ADMIN_FIELDS if before[f] != after[f]]
     if changed:
-        db.session.add(AuditLog(actor_id=actor.id, action=action, target_id=user.id,
-                                before={f: before[f] for f in changed},
-                                after={f: after[f] for f in changed}, ip=actor.ip))
+        db.session.add(
+            AuditLog(
+                actor_id=actor.id,
+                action=action,
+                target_id=user.id,
+                before={f: before[f] for f in changed},
+                after={f: after[f] for f in changed},
+                ip=actor.ip,
+            )
+        )
     _commit(user.id)
     return user
 
@@ -255,32 +275,41 @@ def require_by_email(email: str) -> User:
 
 def set_tier(email: str, tier: str, actor: Actor | None = None) -> User:
     check_tier(tier)
-    return _apply(require_by_email(email), {"tier": tier}, actor or Actor(via="cli"),
-                  action="user.set_tier")
+    return _apply(require_by_email(email), {"tier": tier}, actor or Actor(via="cli"), action="user.set_tier")
 
 
 def deactivate(email: str, actor: Actor | None = None) -> User:
-    return _apply(require_by_email(email), {"is_active": False}, actor or Actor(via="cli"),
-                  action="user.deactivate")
+    return _apply(
+        require_by_email(email), {"is_active": False}, actor or Actor(via="cli"), action="user.deactivate"
+    )
 
 
-def ensure_admin(email: str, password: str, full_name: str = "",
-                 actor: Actor | None = None) -> tuple[User, bool]:
+def ensure_admin(
+    email: str, password: str, full_name: str = "", actor: Actor | None = None
+) -> tuple[User, bool]:
     """CLI create-admin: create an active admin, or promote + reactivate an existing
     user and set their password to ``password``. Returns (user, created)."""
     email = check_email(email)
     user = by_email(email)
-    check_password(password, email=email,
-                   full_name=user.full_name if user else (full_name or "Administrator"))
+    check_password(
+        password, email=email, full_name=user.full_name if user else (full_name or "Administrator")
+    )
     if user is None:
         user = create_user(email, password, full_name or "Administrator", is_admin=True)
-        db.session.add(AuditLog(actor_id=None, action="user.create_admin", target_id=user.id,
-                                before=None, after={"is_admin": True}, ip=None))
+        db.session.add(
+            AuditLog(
+                actor_id=None,
+                action="user.create_admin",
+                target_id=user.id,
+                before=None,
+                after={"is_admin": True},
+                ip=None,
+            )
+        )
         _commit(user.id)
         return user, True
     _set_password(user, password)  # bumps token_version: the old password's sessions die
-    _apply(user, {"is_admin": True, "is_active": True}, actor or Actor(via="cli"),
-           action="user.create_admin")
+    _apply(user, {"is_admin": True, "is_active": True}, actor or Actor(via="cli"), action="user.create_admin")
     return user, False
 
 
@@ -295,23 +324,31 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def list_users(page: int = 1, per_page: int = 20, tier: str | None = None,
-               q: str | None = None) -> tuple[list[User], int]:
+def list_users(
+    page: int = 1, per_page: int = 20, tier: str | None = None, q: str | None = None
+) -> tuple[list[User], int]:
     """A page of users by id, with the total matching; ``q`` matches email or full name."""
     conditions = []
     if tier:
         conditions.append(User.tier == tier)
     if q:
         pattern = f"%{_like_escape(q.lower())}%"
-        conditions.append(or_(func.lower(User.email).like(pattern, escape="\\"),
-                              func.lower(User.full_name).like(pattern, escape="\\")))
+        conditions.append(
+            or_(
+                func.lower(User.email).like(pattern, escape="\\"),
+                func.lower(User.full_name).like(pattern, escape="\\"),
+            )
+        )
     total = db.session.execute(select(func.count(User.id)).where(*conditions)).scalar_one()
     if (page - 1) * per_page >= total:
         # Past the end: no items. Also keeps an absurd page (2**70) from reaching
         # PostgreSQL, whose OFFSET is a bigint (it would raise, a 500).
         return [], int(total)
-    items = db.session.execute(
-        select(User).where(*conditions).order_by(User.id)
-        .limit(per_page).offset((page - 1) * per_page)
-    ).scalars().all()
+    items = (
+        db.session.execute(
+            select(User).where(*conditions).order_by(User.id).limit(per_page).offset((page - 1) * per_page)
+        )
+        .scalars()
+        .all()
+    )
     return list(items), int(total)

@@ -2,6 +2,7 @@
 
 Every route is admin-only, checked on the server before any validation.
 """
+
 from __future__ import annotations
 
 from httpkit.errors import Blueprint
@@ -14,5 +15,9 @@ from app.accounts.request_auth import require_admin  # noqa: E402
 
 blp.before_request(require_admin)
 
-from app.admin import users  # noqa: E402,F401  (routes register on blp)
-from app.admin import analytics, request_metrics, security  # noqa: E402,F401  (metrics engineer)
+from app.admin import (  # noqa: E402,F401  (metrics engineer)
+    analytics,
+    request_metrics,
+    security,
+    users,  # noqa: E402,F401  (routes register on blp)
+)

@@ -1,11 +1,12 @@
 """GET /api/admin/analytics (admin guard: app/admin/__init__.py). Cached 300 s."""
+
 from __future__ import annotations
 
 from flask import current_app
 
+from app.accounts.auth_views import BEARER
 from app.admin import blp
 from app.admin.metrics_schemas import AnalyticsSchema
-from app.accounts.auth_views import BEARER
 from app.metrics import analytics
 
 

@@ -1,12 +1,12 @@
 """Schemas of the admin analytics, request-series and security endpoints."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import marshmallow as ma
 from flask import current_app
 from marshmallow import ValidationError, validate, validates_schema
-
 
 MIN_YEAR, MAX_YEAR = 1970, 9000
 
@@ -24,8 +24,7 @@ class UTCMoment(ma.fields.Field):
                 value = date.fromisoformat(text)
             else:
                 moment = datetime.fromisoformat(text)
-                value = (moment.astimezone(timezone.utc) if moment.tzinfo
-                         else moment.replace(tzinfo=timezone.utc))
+                value = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
         except (ValueError, OverflowError):
             raise ValidationError(message) from None
         if not MIN_YEAR <= value.year <= MAX_YEAR:  # keeps range arithmetic from overflowing
@@ -36,7 +35,7 @@ class UTCMoment(ma.fields.Field):
 def _as_start(value) -> datetime:
     if isinstance(value, datetime):
         return value
-    return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+    return datetime(value.year, value.month, value.day, tzinfo=UTC)
 
 
 def _as_end(value) -> datetime:
@@ -45,20 +44,26 @@ def _as_end(value) -> datetime:
 
 
 class RequestSeriesQuerySchema(ma.Schema):
-    from_ = UTCMoment(data_key="from", metadata={
-        "description": "ISO 8601 date or datetime (UTC if no offset); default: 24 h (hour) or "
-                       "30 days (day) before `to`"})
-    to = UTCMoment(metadata={"description": "ISO 8601 date (whole day included) or datetime "
-                                            "(exclusive); default: now"})
+    from_ = UTCMoment(
+        data_key="from",
+        metadata={
+            "description": "ISO 8601 date or datetime (UTC if no offset); default: 24 h (hour) or "
+            "30 days (day) before `to`"
+        },
+    )
+    to = UTCMoment(
+        metadata={"description": "ISO 8601 date (whole day included) or datetime (exclusive); default: now"}
+    )
     granularity = ma.fields.String(load_default="hour", validate=validate.OneOf(["hour", "day"]))
-    endpoint = ma.fields.String(validate=validate.Length(min=1, max=255),
-                                metadata={"description": "a url rule, e.g. /api/users/me"})
+    endpoint = ma.fields.String(
+        validate=validate.Length(min=1, max=255), metadata={"description": "a url rule, e.g. /api/users/me"}
+    )
 
     @validates_schema
     def _resolve_range(self, data, **kwargs):
         granularity = data.get("granularity", "hour")
         try:
-            end = _as_end(data["to"]) if "to" in data else datetime.now(timezone.utc)
+            end = _as_end(data["to"]) if "to" in data else datetime.now(UTC)
             if "from_" in data:
                 start = _as_start(data["from_"])
             else:
@@ -72,8 +77,9 @@ class RequestSeriesQuerySchema(ma.Schema):
             raise ValidationError({"from": ["`from` must be before `to`."]})
         max_days = current_app.config["METRICS_QUERY_MAX_DAYS"][granularity]
         if end - start > timedelta(days=max_days):
-            raise ValidationError({"to": [f"The range may span at most {max_days} days with "
-                                          f"granularity={granularity}."]})
+            raise ValidationError(
+                {"to": [f"The range may span at most {max_days} days with granularity={granularity}."]}
+            )
         data["start"], data["end"] = start, end
 
 
@@ -114,8 +120,9 @@ class AnalyticsSchema(ma.Schema):
     signals_delivered_this_month = ma.fields.Integer(required=True)
     api_requests_today = ma.fields.Integer(required=True)
     api_requests_this_week = ma.fields.Integer(required=True)
-    error_rate = ma.fields.Float(required=True, metadata={
-        "description": "percent of today's (UTC) requests answered 5xx"})
+    error_rate = ma.fields.Float(
+        required=True, metadata={"description": "percent of today's (UTC) requests answered 5xx"}
+    )
     generated_at = ma.fields.String(required=True)
 
 

@@ -3,16 +3,16 @@
 Ids in the path are bounded (app/core/routing.py): one past 64 bits is a 404 like
 any other unknown id.
 """
+
 from __future__ import annotations
 
 from flask import request
 from flask_jwt_extended import current_user
 
-from app.admin import blp
-from app.accounts.auth_views import BEARER, account_error
-from app.accounts.schemas import (AdminUserPageSchema, AdminUserQuerySchema, AdminUserUpdateSchema,
-                              UserSchema)
 from app.accounts import users as user_service
+from app.accounts.auth_views import BEARER, account_error
+from app.accounts.schemas import AdminUserPageSchema, AdminUserQuerySchema, AdminUserUpdateSchema, UserSchema
+from app.admin import blp
 from httpkit.errors import APIError
 
 
@@ -23,10 +23,8 @@ from httpkit.errors import APIError
 @blp.doc(security=BEARER)
 def list_users(args):
     """Users by id, paged; filter by tier, ``q`` = substring of email or full name."""
-    items, total = user_service.list_users(args["page"], args["per_page"], args.get("tier"),
-                                           args.get("q"))
-    return {"items": items, "page": args["page"],
-            "per_page": args["per_page"], "total": total}
+    items, total = user_service.list_users(args["page"], args["per_page"], args.get("tier"), args.get("q"))
+    return {"items": items, "page": args["page"], "per_page": args["per_page"], "total": total}
 
 
 @blp.get("/users/<int:user_id>")
@@ -45,8 +43,11 @@ def get_user(user_id):
 @blp.patch("/users/<int:user_id>")
 @blp.arguments(AdminUserUpdateSchema)
 @blp.response(200, UserSchema)
-@blp.alt_response(403, response="FORBIDDEN",
-                  description="forbidden: not an admin, or an admin deactivating/demoting themself")
+@blp.alt_response(
+    403,
+    response="FORBIDDEN",
+    description="forbidden: not an admin, or an admin deactivating/demoting themself",
+)
 @blp.alt_response(404, response="NOT_FOUND", description="no such user")
 @blp.doc(security=BEARER)
 def update_user(body, user_id):

@@ -4,6 +4,7 @@ Every task runs inside ``app.app_context()``; task modules use
 ``@shared_task`` and never import the app. The ``-A`` target that builds the
 app is ``workers.celery_app``.
 """
+
 from __future__ import annotations
 
 from celery import Celery, Task

@@ -12,6 +12,7 @@
 State is per process (each gunicorn worker learns on its own that Argo is
 down); that is cheap and needs no shared store.
 """
+
 from __future__ import annotations
 
 import threading
@@ -24,9 +25,13 @@ STATE_VALUES = {CLOSED: 0, HALF_OPEN: 1, OPEN: 2}
 
 
 class CircuitBreaker:
-    def __init__(self, failure_threshold: int, reset_seconds: float,
-                 clock: Callable[[], float] = time.monotonic,
-                 on_state_change: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        failure_threshold: int,
+        reset_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+        on_state_change: Callable[[str], None] | None = None,
+    ) -> None:
         if failure_threshold < 1:
             raise ValueError("failure_threshold must be >= 1")
         self.failure_threshold = failure_threshold

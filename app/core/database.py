@@ -5,6 +5,7 @@ teardown, so request code never opens or closes sessions itself. CLI commands
 and Celery tasks run inside an app context too (see celery_app.py), and use
 ``session_scope()`` where they want a commit-or-rollback block.
 """
+
 from __future__ import annotations
 
 import logging
@@ -52,8 +53,7 @@ def _release_session(_exc) -> None:
     try:
         db.session.remove()
     except Exception as exc:  # noqa: BLE001 - the connection is gone; nothing to roll back
-        log.warning("releasing the session failed (%s); connection discarded",
-                    exc.__class__.__name__)
+        log.warning("releasing the session failed (%s); connection discarded", exc.__class__.__name__)
         try:
             db.session.registry().close()  # second close: releases the invalidated connection
         except Exception:  # noqa: BLE001

@@ -1,4 +1,5 @@
 """Alpine's error handling: the shared envelope plus database outages."""
+
 from __future__ import annotations
 
 import logging
@@ -8,8 +9,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from app.extensions import db
-from httpkit.errors import (APIError, error_response, internal_error_response,
-                                  register_error_handlers)
+from httpkit.errors import APIError, error_response, internal_error_response, register_error_handlers
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +24,12 @@ def _database_unavailable(exc: Exception):
         db.session.rollback()
     except Exception:  # the session may be as broken as the connection
         log.debug("rollback after database error failed", exc_info=True)
-    return error_response(503, "database_unavailable",
-                          "The database is unavailable; try again shortly.",
-                          headers={"Retry-After": "5"})
+    return error_response(
+        503,
+        "database_unavailable",
+        "The database is unavailable; try again shortly.",
+        headers={"Retry-After": "5"},
+    )
 
 
 def init_app(app: Flask) -> None:

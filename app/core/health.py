@@ -1,4 +1,5 @@
 """Liveness and readiness: /health (process up) and /ready (DB, Redis, Argo)."""
+
 from __future__ import annotations
 
 import logging
@@ -51,6 +52,7 @@ def ready():
     status = {name: ("up" if check() else "down") for name, check in CHECKS.items()}
     down = [name for name, state in status.items() if state == "down"]
     if down:
-        return error_response(503, "not_ready", f"Not ready: {', '.join(down)} unavailable.",
-                              details={"checks": status})
+        return error_response(
+            503, "not_ready", f"Not ready: {', '.join(down)} unavailable.", details={"checks": status}
+        )
     return {"status": "ready", "checks": status}

@@ -13,6 +13,7 @@ Registered the documented way: ``CACHE_TYPE = "app.core.json_cache.JSONRedisCach
 ``factory``). Integers are stored as their decimal ASCII (``json.dumps(7)`` is
 ``b"7"``), so cachelib's ``inc``/``dec`` (Redis INCRBY) keep working.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,11 @@ class JSONRedisSerializer(BaseSerializer):
         except ValueError:  # includes UnicodeDecodeError (pickle bytes are not UTF-8)
             # One line per bad value (the caller then overwrites it from SQL), and
             # never the value itself: it is an attacker's payload or a user's data.
-            log.warning("cache entry is not JSON (%d bytes, starting %r); treated as a miss",
-                        len(value), bytes(value[:1]))
+            log.warning(
+                "cache entry is not JSON (%d bytes, starting %r); treated as a miss",
+                len(value),
+                bytes(value[:1]),
+            )
             return None
 
     # FileSystemCache-style stream methods: not used by a Redis cache, and the

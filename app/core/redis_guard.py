@@ -15,6 +15,7 @@ per app (``app.extensions["accounts_redis"]``, so test apps don't share them):
   Redis are retried by this process in front of its next Redis pipeline
   (covers a Redis that was unreachable but kept its data).
 """
+
 from __future__ import annotations
 
 import logging
@@ -46,13 +47,15 @@ class Breaker:
     def trip(self, exc: BaseException | None = None) -> None:
         seconds = float(current_app.config.get("REDIS_BREAKER_SECONDS", 1.0))
         if self.available():
-            log.warning("redis unavailable (%s); using fallbacks for %.1fs",
-                        exc.__class__.__name__ if exc else "error", seconds)
+            log.warning(
+                "redis unavailable (%s); using fallbacks for %.1fs",
+                exc.__class__.__name__ if exc else "error",
+                seconds,
+            )
         self._open_until = time.monotonic() + seconds
 
     def reset(self) -> None:
         self._open_until = 0.0
-
 
 
 class LocalCounters:
@@ -103,7 +106,6 @@ class LocalCounters:
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
-
 
 
 class PendingWrites:

@@ -14,6 +14,7 @@ the rule for the method before it converts, so a value refused by
 the same URL "matched"). ``max`` stays set so the OpenAPI document shows the
 bounds (flask-smorest reads ``min``/``max`` off the converter).
 """
+
 from __future__ import annotations
 
 from flask import Flask
@@ -39,12 +40,23 @@ def digits_at_most(limit: int) -> str:
 class BoundedIntConverter(IntegerConverter):
     regex = digits_at_most(MAX_ID)
 
-    def __init__(self, map, fixed_digits: int = 0, min: int | None = None,  # noqa: A002
-                 max: int | None = None, signed: bool = False) -> None:  # noqa: A002
+    def __init__(
+        self,
+        map,
+        fixed_digits: int = 0,
+        min: int | None = None,  # noqa: A002
+        max: int | None = None,
+        signed: bool = False,
+    ) -> None:  # noqa: A002
         if signed:
             raise ValueError("ids in URLs are unsigned")
-        super().__init__(map, fixed_digits=fixed_digits, min=min,
-                         max=MAX_ID if max is None or max > MAX_ID else max, signed=False)
+        super().__init__(
+            map,
+            fixed_digits=fixed_digits,
+            min=min,
+            max=MAX_ID if max is None or max > MAX_ID else max,
+            signed=False,
+        )
 
 
 def init_app(app: Flask) -> None:

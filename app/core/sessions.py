@@ -3,6 +3,7 @@
 Flask's default session interface builds an itsdangerous signer and parses the
 cookie header on every request (~15 us here) for a ``session`` nothing reads.
 """
+
 from __future__ import annotations
 
 from flask import Flask

@@ -33,6 +33,7 @@ timeout but neither consults nor feeds the breaker: readiness must report what
 Argo is doing now (even while the breaker is open), and a probe must never be
 what opens the breaker in front of the feed.
 """
+
 from __future__ import annotations
 
 import logging
@@ -49,8 +50,7 @@ from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from app.core.circuit_breaker import STATE_VALUES, CircuitBreaker
-from app.feed.feed_metrics import (ARGO_BREAKER_STATE, ARGO_FAILURES, ARGO_REQUEST_SECONDS,
-                                       ARGO_SHORT_CIRCUITS)
+from app.feed.feed_metrics import ARGO_BREAKER_STATE, ARGO_FAILURES, ARGO_REQUEST_SECONDS, ARGO_SHORT_CIRCUITS
 
 log = logging.getLogger(__name__)
 
@@ -69,12 +69,12 @@ class _GetRetry(Retry):
     """Retry connect errors, dropped keep-alive connections and 502/503/504 --
     but not a read timeout (see the module docstring)."""
 
-    def increment(self, method=None, url=None, response=None, error=None, _pool=None,
-                  _stacktrace=None):
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
         if isinstance(error, ReadTimeoutError):
             raise error
-        return super().increment(method, url, response=response, error=error, _pool=_pool,
-                                 _stacktrace=_stacktrace)
+        return super().increment(
+            method, url, response=response, error=error, _pool=_pool, _stacktrace=_stacktrace
+        )
 
 
 @dataclass(frozen=True)
@@ -93,15 +93,17 @@ class _Settings:
     verify: str | bool
 
     @classmethod
-    def from_config(cls, config) -> "_Settings":
+    def from_config(cls, config) -> _Settings:
         return cls(
             base_url=config["ARGO_URL"].rstrip("/"),
             api_key=config.get("ARGO_API_KEY") or None,
             pooled=bool(config.get("ARGO_CLIENT_POOLED", True)),
             pool_connections=int(config.get("ARGO_POOL_CONNECTIONS", 2)),
             pool_maxsize=int(config.get("ARGO_POOL_MAXSIZE", 8)),
-            timeout=(float(config.get("ARGO_CONNECT_TIMEOUT", 0.5)),
-                     float(config.get("ARGO_READ_TIMEOUT", 2.0))),
+            timeout=(
+                float(config.get("ARGO_CONNECT_TIMEOUT", 0.5)),
+                float(config.get("ARGO_READ_TIMEOUT", 2.0)),
+            ),
             health_timeout=float(config.get("ARGO_HEALTH_TIMEOUT", 0.5)),
             retry_total=int(config.get("ARGO_RETRY_TOTAL", 2)),
             retry_backoff=float(config.get("ARGO_RETRY_BACKOFF", 0.1)),
@@ -135,24 +137,34 @@ class _ProcessClient:
         self.settings = settings
         self.pid = os.getpid()
         retry = _GetRetry(
-            total=settings.retry_total, connect=settings.retry_total, read=settings.retry_total,
-            status=settings.retry_total, other=0, backoff_factor=settings.retry_backoff,
-            status_forcelist=RETRY_STATUSES, allowed_methods=frozenset({"GET", "HEAD"}),
-            raise_on_status=False, respect_retry_after_header=False)
-        self.adapter = HTTPAdapter(pool_connections=settings.pool_connections,
-                                   pool_maxsize=settings.pool_maxsize, pool_block=True,
-                                   max_retries=retry)
+            total=settings.retry_total,
+            connect=settings.retry_total,
+            read=settings.retry_total,
+            status=settings.retry_total,
+            other=0,
+            backoff_factor=settings.retry_backoff,
+            status_forcelist=RETRY_STATUSES,
+            allowed_methods=frozenset({"GET", "HEAD"}),
+            raise_on_status=False,
+            respect_retry_after_header=False,
+        )
+        self.adapter = HTTPAdapter(
+            pool_connections=settings.pool_connections,
+            pool_maxsize=settings.pool_maxsize,
+            pool_block=True,
+            max_retries=retry,
+        )
         self.session = _new_session(settings, self.adapter)
-        self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_reset,
-                                      on_state_change=_breaker_gauge)
+        self.breaker = CircuitBreaker(
+            settings.breaker_failures, settings.breaker_reset, on_state_change=_breaker_gauge
+        )
 
     def get(self, url: str, params: dict | None, timeout) -> requests.Response:
         if self.settings.pooled:
             return self.session.get(url, params=params, timeout=timeout)
         # Bench/test only: the naive way, a connection opened and closed per call.
         with _new_session(self.settings, None) as one_off:
-            return one_off.get(url, params=params, timeout=timeout,
-                               headers={"Connection": "close"})
+            return one_off.get(url, params=params, timeout=timeout, headers={"Connection": "close"})
 
 
 class ArgoClient:
@@ -223,8 +235,15 @@ class ArgoClient:
         log.warning("argo call failed (%s): %s", reason, detail)
         raise ArgoUnavailable(reason, str(detail))
 
-    def latest(self, *, limit: int, offset: int = 0, premium_only: bool = False,
-               symbol: str | None = None, min_confidence: float | None = None) -> list:
+    def latest(
+        self,
+        *,
+        limit: int,
+        offset: int = 0,
+        premium_only: bool = False,
+        symbol: str | None = None,
+        min_confidence: float | None = None,
+    ) -> list:
         """Argo's ``GET /api/signals/latest``: raw (unverified) signal dicts, newest first."""
         params: dict = {"limit": limit, "offset": offset}
         if premium_only:

@@ -5,6 +5,7 @@ process in the default registry); the Metrics engineer's /metrics exports the
 default registry, and in multiprocess mode the values are aggregated across
 gunicorn workers from PROMETHEUS_MULTIPROC_DIR.
 """
+
 from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram

@@ -1,16 +1,23 @@
 """Queries over Alpine's local signals copy (the stale path and deep pages)."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
 
+from app.accounts.tiers import PREMIUM_CONFIDENCE
 from app.extensions import db
 from app.feed.models import Signal
 from app.feed.signal_ingest import row_to_signal
-from app.accounts.tiers import PREMIUM_CONFIDENCE
 
 
-def latest(*, limit: int, offset: int = 0, premium_only: bool = False, symbol: str | None = None,
-           include_premium: bool = True) -> list[dict]:
+def latest(
+    *,
+    limit: int,
+    offset: int = 0,
+    premium_only: bool = False,
+    symbol: str | None = None,
+    include_premium: bool = True,
+) -> list[dict]:
     """Newest first, the same filters and tier rule as the fresh path."""
     query = select(Signal)
     if symbol:

@@ -6,6 +6,7 @@ on ingest are ever stored. The feed serves from here, newest first, when Argo
 is unreachable; analytics count "published" signals by ``created_at`` (when
 Alpine stored them), not by the signal's own ``timestamp``.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -13,8 +14,8 @@ from datetime import datetime
 from sqlalchemy import Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
 from app.core.sqlbase import UTCDateTime, utcnow
+from app.extensions import db
 
 
 class Signal(db.Model):

@@ -5,9 +5,10 @@ per-request auth pipeline (app/accounts/request_auth.py), so counting costs no
 extra Redis round trip; when Redis is unreachable the in-process counters
 count instead. ``TIER_QUOTA_OVERRIDES`` (config) overrides app/accounts/tiers.py.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 
@@ -18,7 +19,7 @@ KEY_TTL = 26 * 3600
 
 
 def day_key(user_id: int, now: datetime | None = None) -> str:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return f"alpine:quota:{int(user_id)}:{now:%Y%m%d}"
 
 
@@ -30,6 +31,6 @@ def limit_for(tier: str) -> int:
 
 
 def seconds_until_utc_midnight(now: datetime | None = None) -> int:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     return max(1, int((midnight - now).total_seconds() + 0.999))

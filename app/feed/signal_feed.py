@@ -27,6 +27,7 @@ When Argo is unreachable, slow, answering 5xx or the breaker is open, the
 feed answers from the local copy with ``stale: true``; it raises 503
 ``upstream_unavailable`` only when the local copy has no signal at all.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,11 +37,11 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.accounts.tiers import PREMIUM_CONFIDENCE, Tier
 from app.extensions import db
 from app.feed import local_signals, signal_ingest
 from app.feed.argo_client import ArgoUnavailable, argo_client
 from app.feed.feed_metrics import FEED_STALE_RESPONSES
-from app.accounts.tiers import PREMIUM_CONFIDENCE, Tier
 from httpkit.errors import APIError
 
 log = logging.getLogger(__name__)
@@ -59,8 +60,9 @@ class _TooDeep(Exception):
     """The starter scan would exceed SIGNAL_SCAN_MAX raw signals."""
 
 
-def latest_for_tier(tier: Tier, *, limit: int, offset: int, premium_only: bool,
-                    symbol: str | None) -> FeedPage:
+def latest_for_tier(
+    tier: Tier, *, limit: int, offset: int, premium_only: bool, symbol: str | None
+) -> FeedPage:
     """``limit`` is already clamped to the tier; ``premium_only`` already allowed."""
     try:
         if tier.premium:
@@ -70,11 +72,15 @@ def latest_for_tier(tier: Tier, *, limit: int, offset: int, premium_only: bool,
         return FeedPage(signals, stale=False)
     except (ArgoUnavailable, _TooDeep) as exc:
         log.info("feed served from the local copy: %s", exc)
-    signals = local_signals.latest(limit=limit, offset=offset, premium_only=premium_only,
-                                   symbol=symbol, include_premium=tier.premium)
+    signals = local_signals.latest(
+        limit=limit, offset=offset, premium_only=premium_only, symbol=symbol, include_premium=tier.premium
+    )
     if not signals and local_signals.is_empty():
-        raise APIError(503, "upstream_unavailable",
-                       "The signal service is unavailable and no signals have been synced yet.")
+        raise APIError(
+            503,
+            "upstream_unavailable",
+            "The signal service is unavailable and no signals have been synced yet.",
+        )
     FEED_STALE_RESPONSES.inc()
     return FeedPage(signals, stale=True)
 
@@ -97,8 +103,7 @@ def _store(signals: list[dict]) -> None:
 
 
 def _fresh(limit: int, offset: int, premium_only: bool, symbol: str | None) -> list[dict]:
-    verified, _ = _fetch_verified(limit=limit, offset=offset, premium_only=premium_only,
-                                  symbol=symbol)
+    verified, _ = _fetch_verified(limit=limit, offset=offset, premium_only=premium_only, symbol=symbol)
     return verified[:limit]
 
 

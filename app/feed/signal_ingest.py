@@ -15,6 +15,7 @@ batch (the dialect inserts of PostgreSQL and SQLite). The feed calls
 sha256s keeps the steady state at zero SQL: only signals not seen recently
 are sent to the database.
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,21 +23,32 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
-from app.feed.models import Signal
 from app.feed.feed_metrics import SIGNALS_REJECTED
+from app.feed.models import Signal
 from argo_app.integrity import verify_signal
 
 log = logging.getLogger(__name__)
 
 # The served Signal, in SPEC order.
-SIGNAL_FIELDS = ("symbol", "action", "confidence", "price", "entry_price", "stop_loss",
-                 "take_profit", "target_price", "timestamp", "strategy", "sha256")
+SIGNAL_FIELDS = (
+    "symbol",
+    "action",
+    "confidence",
+    "price",
+    "entry_price",
+    "stop_loss",
+    "take_profit",
+    "target_price",
+    "timestamp",
+    "strategy",
+    "sha256",
+)
 _FLOAT_FIELDS = ("confidence", "price", "entry_price", "stop_loss", "take_profit", "target_price")
 _SECOND_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _MICRO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -94,8 +106,9 @@ def accept_many(raws: Iterable, source: str, *, use_recent: bool = False) -> lis
     """The valid, verified signals of ``raws`` (the rest rejected and counted).
     ``use_recent``: skip the render-back check for sha256s this process stored."""
     raws = list(raws)
-    stored = (_recent().known(r.get("sha256") for r in raws if isinstance(r, dict))
-              if use_recent else frozenset())
+    stored = (
+        _recent().known(r.get("sha256") for r in raws if isinstance(r, dict)) if use_recent else frozenset()
+    )
     return [s for s in (check(raw, source, stored) for raw in raws) if s is not None]
 
 
@@ -104,14 +117,14 @@ def _parse_timestamp(text: str) -> datetime:
     when = datetime.fromisoformat(text)  # Python 3.11 accepts the trailing "Z"
     if when.tzinfo is None:
         raise ValueError("timestamp without a timezone")
-    return when.astimezone(timezone.utc)
+    return when.astimezone(UTC)
 
 
 def format_timestamp(when: datetime) -> str:
     """The canonical served form (SQLite hands back naive UTC datetimes)."""
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    when = when.astimezone(timezone.utc)
+        when = when.replace(tzinfo=UTC)
+    when = when.astimezone(UTC)
     return when.strftime(_MICRO_FORMAT if when.microsecond else _SECOND_FORMAT)
 
 
@@ -166,7 +179,8 @@ def _recent() -> RecentSet:
     recent = current_app.extensions.get("signal_recent_sha256")
     if recent is None:
         recent = current_app.extensions.setdefault(
-            "signal_recent_sha256", RecentSet(current_app.config.get("SIGNAL_SEEN_CACHE_SIZE", 4096)))
+            "signal_recent_sha256", RecentSet(current_app.config.get("SIGNAL_SEEN_CACHE_SIZE", 4096))
+        )
     return recent
 
 
@@ -177,8 +191,12 @@ def _insert_statement(rows: list[dict]):
         raise RuntimeError(f"no INSERT ... ON CONFLICT for dialect {dialect!r}")
     # RETURNING counts what was new: psycopg 3 reports rowcount -1 for a
     # multi-row INSERT ... ON CONFLICT compiled by SQLAlchemy.
-    return (module.insert(Signal).values(rows).on_conflict_do_nothing(index_elements=["sha256"])
-            .returning(Signal.sha256))
+    return (
+        module.insert(Signal)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["sha256"])
+        .returning(Signal.sha256)
+    )
 
 
 def store_new(signals: list[dict], *, use_recent: bool = True) -> int:

@@ -9,6 +9,7 @@ stream, or after ``SIGNAL_SYNC_MAX_PAGES`` pages (a first sync of a large
 store fills the newest ``pages * page_size`` and later syncs keep it current).
 Signals that fail verification are rejected, logged and counted, never stored.
 """
+
 from __future__ import annotations
 
 import logging

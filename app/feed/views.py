@@ -1,4 +1,5 @@
 """GET /api/signals/latest: the subscriber feed (see app/feed/signal_feed.py)."""
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -7,9 +8,9 @@ from flask_jwt_extended import current_user, jwt_required
 
 from app.accounts.auth_views import BEARER
 from app.accounts.request_auth import quota_headers, quota_hook
-from app.feed.signal_feed import latest_for_tier
-from app.feed.schemas import FeedSchema, LatestQuerySchema
 from app.accounts.tiers import DEFAULT_TIER, TIERS
+from app.feed.schemas import FeedSchema, LatestQuerySchema
+from app.feed.signal_feed import latest_for_tier
 from httpkit.errors import APIError, Blueprint
 
 blp = Blueprint("signals", __name__, url_prefix="/api/signals", description="Signals")
@@ -35,11 +36,22 @@ def latest(limit, offset, premium_only, symbol):
     """
     tier = TIERS.get(current_user.tier) or TIERS[DEFAULT_TIER]
     if premium_only and not tier.premium:
-        raise APIError(403, "tier_required", "Premium signals need the pro or elite tier.",
-                       {"tier": tier.name, "required": [t.name for t in TIERS.values() if t.premium]})
+        raise APIError(
+            403,
+            "tier_required",
+            "Premium signals need the pro or elite tier.",
+            {"tier": tier.name, "required": [t.name for t in TIERS.values() if t.premium]},
+        )
     applied = min(limit, tier.max_limit)
-    page = latest_for_tier(tier, limit=applied, offset=offset, premium_only=premium_only,
-                           symbol=symbol)
+    page = latest_for_tier(tier, limit=applied, offset=offset, premium_only=premium_only, symbol=symbol)
     g.signals_delivered = len(page.signals)
-    return jsonify({"signals": page.signals, "count": len(page.signals), "limit": applied,
-                    "offset": offset, "tier": tier.name, "stale": page.stale})
+    return jsonify(
+        {
+            "signals": page.signals,
+            "count": len(page.signals),
+            "limit": applied,
+            "offset": offset,
+            "tier": tier.name,
+            "stale": page.stale,
+        }
+    )

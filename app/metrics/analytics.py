@@ -7,18 +7,19 @@ published from Alpine's ``signals`` by ``created_at``, and signals delivered,
 API requests and the error rate from the rolled-up request tables — so they
 trail live traffic by the rollup lag (about a minute or two).
 """
+
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import case, func, select
 
-from app.extensions import cache, db
-from app.metrics.models import RequestMetricMinute, SignalDeliveryDaily
-from app.feed.models import Signal
 from app.accounts.models import User
 from app.accounts.tiers import TIERS
+from app.extensions import cache, db
+from app.feed.models import Signal
+from app.metrics.models import RequestMetricMinute, SignalDeliveryDaily
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +29,8 @@ CLIENT_ERROR_CLASS = 4
 
 
 def period_starts(now: datetime) -> dict[str, datetime]:
-    day = datetime.combine(now.astimezone(timezone.utc).date(), time(0), tzinfo=timezone.utc)
-    return {"today": day,
-            "this_week": day - timedelta(days=day.weekday()),
-            "this_month": day.replace(day=1)}
+    day = datetime.combine(now.astimezone(UTC).date(), time(0), tzinfo=UTC)
+    return {"today": day, "this_week": day - timedelta(days=day.weekday()), "this_month": day.replace(day=1)}
 
 
 def _count_since(column, starts: dict[str, datetime]):
@@ -39,37 +38,67 @@ def _count_since(column, starts: dict[str, datetime]):
 
 
 def compute(now: datetime | None = None) -> dict:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     starts = period_starts(now)
     days = {name: start.date() for name, start in starts.items()}
     session = db.session
 
-    total, active, *new = session.execute(select(
-        func.count(User.id),
-        func.coalesce(func.sum(case((User.is_active.is_(True), 1), else_=0)), 0),
-        *_count_since(User.created_at, starts))).one()
+    total, active, *new = session.execute(
+        select(
+            func.count(User.id),
+            func.coalesce(func.sum(case((User.is_active.is_(True), 1), else_=0)), 0),
+            *_count_since(User.created_at, starts),
+        )
+    ).one()
     by_tier = {tier: 0 for tier in TIERS}
     for tier, n in session.execute(select(User.tier, func.count(User.id)).group_by(User.tier)):
         by_tier[tier] = int(n)
 
-    published = session.execute(select(*_count_since(Signal.created_at, starts))
-                                .where(Signal.created_at >= min(starts.values()))).one()
-    delivered = session.execute(select(*[
-        func.coalesce(func.sum(case((SignalDeliveryDaily.day >= d, SignalDeliveryDaily.delivered),
-                                    else_=0)), 0) for d in days.values()])
-        .where(SignalDeliveryDaily.day >= min(days.values()))).one()
+    published = session.execute(
+        select(*_count_since(Signal.created_at, starts)).where(Signal.created_at >= min(starts.values()))
+    ).one()
+    delivered = session.execute(
+        select(
+            *[
+                func.coalesce(
+                    func.sum(case((SignalDeliveryDaily.day >= d, SignalDeliveryDaily.delivered), else_=0)), 0
+                )
+                for d in days.values()
+            ]
+        ).where(SignalDeliveryDaily.day >= min(days.values()))
+    ).one()
     week_start = days["this_week"]
-    requests_today, requests_week, errors_today = session.execute(select(
-        func.coalesce(func.sum(case((RequestMetricMinute.day >= days["today"],
-                                     RequestMetricMinute.requests), else_=0)), 0),
-        func.coalesce(func.sum(RequestMetricMinute.requests), 0),
-        func.coalesce(func.sum(case(((RequestMetricMinute.day >= days["today"])
-                                     & (RequestMetricMinute.status_class == SERVER_ERROR_CLASS),
-                                     RequestMetricMinute.requests), else_=0)), 0),
-    ).where(RequestMetricMinute.day >= week_start)).one()
+    requests_today, requests_week, errors_today = session.execute(
+        select(
+            func.coalesce(
+                func.sum(
+                    case((RequestMetricMinute.day >= days["today"], RequestMetricMinute.requests), else_=0)
+                ),
+                0,
+            ),
+            func.coalesce(func.sum(RequestMetricMinute.requests), 0),
+            func.coalesce(
+                func.sum(
+                    case(
+                        (
+                            (RequestMetricMinute.day >= days["today"])
+                            & (RequestMetricMinute.status_class == SERVER_ERROR_CLASS),
+                            RequestMetricMinute.requests,
+                        ),
+                        else_=0,
+                    )
+                ),
+                0,
+            ),
+        ).where(RequestMetricMinute.day >= week_start)
+    ).one()
 
-    result = {"total_users": int(total), "active_users": int(active),
-              "users_by_tier": by_tier, "generated_at": now.isoformat()}
+    result = {
+        "total_users": int(total),
+        "active_users": int(active),
+        "users_by_tier": by_tier,
+        "generated_at": now.isoformat(),
+    }
     for i, name in enumerate(starts):
         result[f"new_users_{name}"] = int(new[i])
         result[f"signals_published_{name}"] = int(published[i])
@@ -77,8 +106,9 @@ def compute(now: datetime | None = None) -> dict:
     result["api_requests_today"] = int(requests_today)
     result["api_requests_this_week"] = int(requests_week)
     # Percent of today's requests answered 5xx.
-    result["error_rate"] = round(100.0 * int(errors_today) / int(requests_today), 2) \
-        if requests_today else 0.0
+    result["error_rate"] = (
+        round(100.0 * int(errors_today) / int(requests_today), 2) if requests_today else 0.0
+    )
     return result
 
 
@@ -100,44 +130,59 @@ def cached(timeout: int) -> dict:
 
 # -- the request time series -----------------------------------------------------------
 
+
 def bucket_floor(moment: datetime, granularity: str) -> datetime:
-    moment = moment.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    moment = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     return moment.replace(hour=0) if granularity == "day" else moment
 
 
 def _aware(value) -> datetime:
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    return datetime.combine(value, time(0), tzinfo=timezone.utc)  # a date (day bucket)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.combine(value, time(0), tzinfo=UTC)  # a date (day bucket)
 
 
-def request_series(start: datetime, end: datetime, granularity: str,
-                   endpoint: str | None = None) -> list[dict]:
+def request_series(
+    start: datetime, end: datetime, granularity: str, endpoint: str | None = None
+) -> list[dict]:
     """Every bucket overlapping [start, end), zeros included, oldest first."""
     step = timedelta(days=1) if granularity == "day" else timedelta(hours=1)
     first = bucket_floor(start, granularity)
     last = bucket_floor(end - timedelta(microseconds=1), granularity)
     m = RequestMetricMinute
     bucket = m.day if granularity == "day" else m.hour
-    query = (select(bucket, func.sum(m.requests), func.sum(m.latency_us),
-                    func.sum(case((m.status_class == SERVER_ERROR_CLASS, m.requests), else_=0)),
-                    func.sum(case((m.status_class == CLIENT_ERROR_CLASS, m.requests), else_=0)))
-             .where(m.minute >= first, m.minute < last + step)
-             .group_by(bucket))
+    query = (
+        select(
+            bucket,
+            func.sum(m.requests),
+            func.sum(m.latency_us),
+            func.sum(case((m.status_class == SERVER_ERROR_CLASS, m.requests), else_=0)),
+            func.sum(case((m.status_class == CLIENT_ERROR_CLASS, m.requests), else_=0)),
+        )
+        .where(m.minute >= first, m.minute < last + step)
+        .group_by(bucket)
+    )
     if endpoint:
         query = query.where(m.endpoint == endpoint)
-    rows = {_aware(b): (int(r), int(lat), int(e5), int(e4))
-            for b, r, lat, e5, e4 in db.session.execute(query)}
+    rows = {
+        _aware(b): (int(r), int(lat), int(e5), int(e4)) for b, r, lat, e5, e4 in db.session.execute(query)
+    }
     points = []
     at = first
     while at <= last:
         requests, latency_us, errors, client_errors = rows.get(at, (0, 0, 0, 0))
-        points.append({"bucket": at.isoformat(), "requests": requests, "errors": errors,
-                       "client_errors": client_errors,
-                       "avg_latency_ms": round(latency_us / requests / 1000, 3) if requests else None})
+        points.append(
+            {
+                "bucket": at.isoformat(),
+                "requests": requests,
+                "errors": errors,
+                "client_errors": client_errors,
+                "avg_latency_ms": round(latency_us / requests / 1000, 3) if requests else None,
+            }
+        )
         at += step
     return points
 
 
 def day_start(value: date) -> datetime:
-    return datetime.combine(value, time(0), tzinfo=timezone.utc)
+    return datetime.combine(value, time(0), tzinfo=UTC)

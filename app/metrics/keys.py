@@ -1,19 +1,20 @@
 """The Redis key layout the request hook writes and the rollup reads.
 
-    metrics:m:<minute>             hash, one per UTC minute (<minute> = epoch seconds // 60)
-        r|<method>|<class>|<rule>  requests answered with that status class (2 = 2xx, ...)
-        l|<method>|<class>|<rule>  their latency sum, microseconds
-        d|<user_id>                signals delivered to that user (0 = no verified JWT)
-    metrics:minutes                sorted set: minute numbers holding a hash (score = minute),
-                                   so nothing ever needs KEYS; the rollup's only index
-    metrics:p:<minute>:<batch>     a minute hash the rollup has claimed (RENAMEd) for batch
-                                   <batch>; deleted after the SQL commit that records <batch>
-    metrics:processing             set of claimed processing keys: orphans of a killed rollup
-    metrics:flush:<id>             marker written in the same MULTI as a flush, so a flush
-                                   whose reply was lost can be checked before being re-sent
-    metrics:rejected_rows          counter: fields the rollup set aside, ever (exported by
-                                   /metrics as alpine_rollup_rejected_rows_total)
+metrics:m:<minute>             hash, one per UTC minute (<minute> = epoch seconds // 60)
+    r|<method>|<class>|<rule>  requests answered with that status class (2 = 2xx, ...)
+    l|<method>|<class>|<rule>  their latency sum, microseconds
+    d|<user_id>                signals delivered to that user (0 = no verified JWT)
+metrics:minutes                sorted set: minute numbers holding a hash (score = minute),
+                               so nothing ever needs KEYS; the rollup's only index
+metrics:p:<minute>:<batch>     a minute hash the rollup has claimed (RENAMEd) for batch
+                               <batch>; deleted after the SQL commit that records <batch>
+metrics:processing             set of claimed processing keys: orphans of a killed rollup
+metrics:flush:<id>             marker written in the same MULTI as a flush, so a flush
+                               whose reply was lost can be checked before being re-sent
+metrics:rejected_rows          counter: fields the rollup set aside, ever (exported by
+                               /metrics as alpine_rollup_rejected_rows_total)
 """
+
 from __future__ import annotations
 
 PREFIX = "metrics:"

@@ -4,6 +4,7 @@
 plain GROUP BY that works the same on PostgreSQL and SQLite (no date_trunc /
 strftime dialect split).
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -11,8 +12,8 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Date, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
 from app.core.sqlbase import UTCDateTime, utcnow
+from app.extensions import db
 
 
 class RequestMetricMinute(db.Model):

@@ -20,6 +20,7 @@ With ``METRICS_TOKEN`` set, a scrape must send ``Authorization: Bearer
 constant time); production logs a warning at start when it is not set, since
 /metrics then tells anyone the endpoints, traffic and error rates.
 """
+
 from __future__ import annotations
 
 import functools
@@ -71,14 +72,19 @@ class RollupLagCollector:
         from app.extensions import redis_store
         from app.metrics.rollup import rejected_rows_total, rollup_lag_seconds
 
-        lag = GaugeMetricFamily("alpine_metrics_rollup_lag_seconds",
-                                "Seconds since the oldest minute of request counters still "
-                                "in Redis (not yet rolled up into SQL) ended")
-        rejected = CounterMetricFamily("alpine_rollup_rejected_rows_total",
-                                       "Counter fields the rollup set aside (malformed or "
-                                       "refused by the database) instead of blocking a minute")
-        up = GaugeMetricFamily("alpine_metrics_redis_up",
-                               "1 if Redis answered the rollup-lag query of this scrape")
+        lag = GaugeMetricFamily(
+            "alpine_metrics_rollup_lag_seconds",
+            "Seconds since the oldest minute of request counters still "
+            "in Redis (not yet rolled up into SQL) ended",
+        )
+        rejected = CounterMetricFamily(
+            "alpine_rollup_rejected_rows_total",
+            "Counter fields the rollup set aside (malformed or "
+            "refused by the database) instead of blocking a minute",
+        )
+        up = GaugeMetricFamily(
+            "alpine_metrics_redis_up", "1 if Redis answered the rollup-lag query of this scrape"
+        )
         try:
             client = redis_store.client
             lag.add_metric([], rollup_lag_seconds(client))
@@ -106,7 +112,7 @@ class _ScrapeMixin:
         if multiprocess_mode():
             MultiProcessCollector(registry)
         else:
-            registry.register(_Proxy(REGISTRY))       # module-level app metrics
+            registry.register(_Proxy(REGISTRY))  # module-level app metrics
             registry.register(_Proxy(self.registry))  # this app's flask_http_* metrics
         for collector in self.extra_collectors:
             registry.register(collector)
@@ -143,27 +149,37 @@ def bearer_token_required(token: str):
             scheme, _, given = request.headers.get("Authorization", "").partition(" ")
             given = given.strip()
             if scheme.lower() != "bearer" or not given:
-                return error_response(401, "token_missing",
-                                      "This endpoint requires Authorization: Bearer <metrics token>.",
-                                      headers=challenge)
+                return error_response(
+                    401,
+                    "token_missing",
+                    "This endpoint requires Authorization: Bearer <metrics token>.",
+                    headers=challenge,
+                )
             if not hmac.compare_digest(_digest(given), expected):
-                return error_response(401, "token_invalid", "The metrics token is not valid.",
-                                      headers=challenge)
+                return error_response(
+                    401, "token_invalid", "The metrics token is not valid.", headers=challenge
+                )
             return view(*args, **kwargs)
+
         return guarded
+
     return decorator
 
 
 def init_app(app: Flask) -> None:
     """Create the exporter for this app (never at import time)."""
-    options = dict(group_by="url_rule", excluded_paths=["^/health$"],
-                   default_labels={}, defaults_prefix="flask")
+    options = dict(
+        group_by="url_rule", excluded_paths=["^/health$"], default_labels={}, defaults_prefix="flask"
+    )
     token = app.config.get("METRICS_TOKEN")
     if token:
         options["metrics_decorator"] = bearer_token_required(token)
     elif app.config.get("APP_ENV") == "production":
-        log.warning("METRICS_TOKEN is not set: %s is open to anyone who can reach this "
-                    "service; set it and give the token to your Prometheus scraper", PATH)
+        log.warning(
+            "METRICS_TOKEN is not set: %s is open to anyone who can reach this "
+            "service; set it and give the token to your Prometheus scraper",
+            PATH,
+        )
     if multiprocess_mode():
         exporter = _GunicornMetrics(app=None, path=PATH, **options)
     else:

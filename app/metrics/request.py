@@ -26,6 +26,7 @@ before re-sending we read the marker: equal to the batch id means it was
 applied and the batch is discarded; otherwise it is re-sent. Flushes of one
 process are serial, so the marker always names its last applied batch.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -53,17 +54,22 @@ START_KEY = "alpine.metrics.start"
 INLINE_RETRY_SECONDS = 1.0
 EXIT_FLUSH_ATTEMPTS = 3
 
-DROPPED = Counter("alpine_metrics_dropped_increments_total",
-                  "Request-metric increments dropped because the in-memory buffer was full",
-                  ["kind"])
-BUFFERED = Gauge("alpine_metrics_buffered_keys",
-                 "Distinct request-metric keys waiting in memory for Redis",
-                 multiprocess_mode="livesum")
-FLUSH_FAILURES = Counter("alpine_metrics_flush_failures_total",
-                         "Flushes of the request-metric buffer to Redis that failed")
+DROPPED = Counter(
+    "alpine_metrics_dropped_increments_total",
+    "Request-metric increments dropped because the in-memory buffer was full",
+    ["kind"],
+)
+BUFFERED = Gauge(
+    "alpine_metrics_buffered_keys",
+    "Distinct request-metric keys waiting in memory for Redis",
+    multiprocess_mode="livesum",
+)
+FLUSH_FAILURES = Counter(
+    "alpine_metrics_flush_failures_total", "Flushes of the request-metric buffer to Redis that failed"
+)
 
 # Every aggregator in this process, so the exit flush finds them.
-_aggregators: "weakref.WeakSet[RequestMetrics]" = weakref.WeakSet()
+_aggregators: weakref.WeakSet[RequestMetrics] = weakref.WeakSet()
 
 
 class _Batch:
@@ -105,7 +111,7 @@ class RequestMetrics:
     def _reset_process_state(self) -> None:
         # Also called in a forked child: the aggregate belongs to the parent,
         # and a lock copied while held would never be released.
-        self._lock = threading.Lock()        # guards _current and _pending_keys
+        self._lock = threading.Lock()  # guards _current and _pending_keys
         self._flush_lock = threading.Lock()  # one flush at a time
         self._current: dict = {}
         self._pending: _Batch | None = None
@@ -118,8 +124,16 @@ class RequestMetrics:
 
     # -- recording (request threads) -------------------------------------------------
 
-    def record(self, minute: int, method: str, status_class: int, rule: str,
-               latency_us: int, user_id: int | None = None, delivered: int = 0) -> None:
+    def record(
+        self,
+        minute: int,
+        method: str,
+        status_class: int,
+        rule: str,
+        latency_us: int,
+        user_id: int | None = None,
+        delivered: int = 0,
+    ) -> None:
         if self._pid != os.getpid():
             self._start()
         dropped_requests = dropped_deliveries = 0
@@ -172,8 +186,11 @@ class RequestMetrics:
                 return self._flush_locked()
             except RedisError as exc:
                 FLUSH_FAILURES.inc()
-                log.warning("request metrics: flush to Redis failed (%s); %d keys kept in memory",
-                            exc.__class__.__name__, self.buffered_keys)
+                log.warning(
+                    "request metrics: flush to Redis failed (%s); %d keys kept in memory",
+                    exc.__class__.__name__,
+                    self.buffered_keys,
+                )
                 return False
             finally:
                 BUFFERED.set(self.buffered_keys)
@@ -213,10 +230,8 @@ class RequestMetrics:
             minutes.add(minute)
             if len(key) == 4:
                 _, method, status_class, rule = key
-                pipe.hincrby(mkey, keys.request_field(keys.REQUESTS, method, status_class, rule),
-                             values[0])
-                pipe.hincrby(mkey, keys.request_field(keys.LATENCY, method, status_class, rule),
-                             values[1])
+                pipe.hincrby(mkey, keys.request_field(keys.REQUESTS, method, status_class, rule), values[0])
+                pipe.hincrby(mkey, keys.request_field(keys.LATENCY, method, status_class, rule), values[1])
             else:
                 pipe.hincrby(mkey, keys.delivered_field(key[1]), values[0])
         pipe.zadd(keys.MINUTE_INDEX, {str(m): m for m in minutes})
@@ -235,8 +250,12 @@ class RequestMetrics:
                 self._reset_process_state()
             self._pid = pid
             if self.interval > 0:
-                self._thread = threading.Thread(target=_flusher_loop, args=(weakref.ref(self),),
-                                                name="request-metrics-flusher", daemon=True)
+                self._thread = threading.Thread(
+                    target=_flusher_loop,
+                    args=(weakref.ref(self),),
+                    name="request-metrics-flusher",
+                    daemon=True,
+                )
                 self._thread.start()
 
     def stop(self) -> None:
@@ -324,8 +343,9 @@ def init_app(app: Flask) -> None:
     # re-pointed by every create_app(), and an older app's flusher (tests build
     # many apps per process) must never write into a newer app's Redis.
     own_redis = LazyRedis().configure(app.config)
-    agg = RequestMetrics(own_redis, app.config["METRICS_FLUSH_INTERVAL"],
-                         app.config["METRICS_MAX_BUFFERED_KEYS"])
+    agg = RequestMetrics(
+        own_redis, app.config["METRICS_FLUSH_INTERVAL"], app.config["METRICS_MAX_BUFFERED_KEYS"]
+    )
     app.extensions["request_metrics"] = agg
     _register_atexit()
     for kind in ("requests", "deliveries"):
@@ -336,10 +356,15 @@ def init_app(app: Flask) -> None:
         now = time.time()
         rule = req.url_rule
         delivered = g.pop("signals_delivered", None) or 0
-        agg.record(int(now // 60), method_label(req.method), status_code // 100,
-                   rule.rule if rule is not None else UNMATCHED,
-                   int((time.perf_counter() - start) * 1_000_000),
-                   _current_user_id() if delivered else None, int(delivered))
+        agg.record(
+            int(now // 60),
+            method_label(req.method),
+            status_code // 100,
+            rule.rule if rule is not None else UNMATCHED,
+            int((time.perf_counter() - start) * 1_000_000),
+            _current_user_id() if delivered else None,
+            int(delivered),
+        )
 
     def _metrics_start():
         req = request._get_current_object()

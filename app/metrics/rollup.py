@@ -45,6 +45,7 @@ current minute too (safe by the same argument; for operators and tests).
 The rollup lag (seconds since the oldest minute still in Redis ended) is
 computed at scrape time by the /metrics collector from the same index.
 """
+
 from __future__ import annotations
 
 import logging
@@ -52,7 +53,7 @@ import os
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import delete, text
@@ -61,10 +62,15 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalErr
 
 from app.extensions import db, redis_store
 from app.metrics import keys
-from app.metrics.rollup_rows import (ParsedBatch, Rejected, parse, printable, request_field_text,
-                                     request_value_text)
-from app.metrics.models import (RequestMetricMinute, RollupBatch, RollupRejectedRow,
-                                        SignalDeliveryDaily)
+from app.metrics.models import RequestMetricMinute, RollupBatch, RollupRejectedRow, SignalDeliveryDaily
+from app.metrics.rollup_rows import (
+    ParsedBatch,
+    Rejected,
+    parse,
+    printable,
+    request_field_text,
+    request_value_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -104,19 +110,19 @@ _ROW_REFUSALS = (DataError, IntegrityError, ValueError, OverflowError)
 
 @dataclass
 class RollupResult:
-    batches: int = 0          # batches committed by this run
-    already_done: int = 0     # batches found committed before (only deleted)
-    requests: int = 0         # requests added to SQL by this run
-    rows: int = 0             # request rows upserted
-    deliveries: int = 0       # signals delivered added by this run
-    rejected: int = 0         # counter fields set aside by this run's batches
+    batches: int = 0  # batches committed by this run
+    already_done: int = 0  # batches found committed before (only deleted)
+    requests: int = 0  # requests added to SQL by this run
+    rows: int = 0  # request rows upserted
+    deliveries: int = 0  # signals delivered added by this run
+    rejected: int = 0  # counter fields set aside by this run's batches
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
 
 
 def minute_start(minute: int) -> datetime:
-    return datetime.fromtimestamp(minute * 60, tz=timezone.utc)
+    return datetime.fromtimestamp(minute * 60, tz=UTC)
 
 
 def run_rollup(include_open: bool = False) -> RollupResult:
@@ -129,7 +135,7 @@ def run_rollup(include_open: bool = False) -> RollupResult:
     _pause("after_claim")
     for pkey in sorted(set(pkeys)):
         _process(client, pkey, result)
-    cutoff = datetime.now(timezone.utc) - BATCH_RETENTION
+    cutoff = datetime.now(UTC) - BATCH_RETENTION
     db.session.execute(delete(RollupBatch).where(RollupBatch.rolled_at < cutoff))
     db.session.execute(delete(RollupRejectedRow).where(RollupRejectedRow.rejected_at < cutoff))
     db.session.commit()
@@ -148,8 +154,7 @@ def _claim_closed_minutes(client, include_open: bool) -> list[str]:
     for raw in client.zrangebyscore(keys.MINUTE_INDEX, "-inf", last):
         minute = int(raw)
         pkey = keys.processing_key(minute, uuid.uuid4().hex)
-        if claim(keys=[keys.minute_key(minute), pkey, keys.PROCESSING_SET, keys.MINUTE_INDEX],
-                 args=[minute]):
+        if claim(keys=[keys.minute_key(minute), pkey, keys.PROCESSING_SET, keys.MINUTE_INDEX], args=[minute]):
             claimed.append(pkey)
     return claimed
 
@@ -174,8 +179,7 @@ def _process(client, pkey: str, result: RollupResult) -> None:
             rejected = batch.rejected if batch is not None else 0
             db.session.rollback()  # end the read transaction
     _pause("after_commit")
-    client.register_script(_FORGET)(keys=[pkey, keys.PROCESSING_SET, keys.REJECTED_ROWS],
-                                    args=[rejected])
+    client.register_script(_FORGET)(keys=[pkey, keys.PROCESSING_SET, keys.REJECTED_ROWS], args=[rejected])
 
 
 def _commit(minute: int, batch_id: str, parsed: ParsedBatch):
@@ -192,18 +196,29 @@ def _commit(minute: int, batch_id: str, parsed: ParsedBatch):
         session.flush()
     except IntegrityError:
         session.rollback()
-        log.info("rollup: batch %s (minute %s) was already committed; deleting its key",
-                 batch_id, start.isoformat())
+        log.info(
+            "rollup: batch %s (minute %s) was already committed; deleting its key",
+            batch_id,
+            start.isoformat(),
+        )
         return None
     try:
         rejected = list(parsed.rejected)
         hour, day = start.replace(minute=0), start.date()
-        requests = [{"minute": start, "endpoint": rule, "method": method,
-                     "status_class": sc, "hour": hour, "day": day,
-                     "requests": v[0], "latency_us": v[1]}
-                    for (rule, method, sc), v in parsed.requests.items()]
-        deliveries = [{"day": day, "user_id": uid, "delivered": n}
-                      for uid, n in parsed.deliveries.items()]
+        requests = [
+            {
+                "minute": start,
+                "endpoint": rule,
+                "method": method,
+                "status_class": sc,
+                "hour": hour,
+                "day": day,
+                "requests": v[0],
+                "latency_us": v[1],
+            }
+            for (rule, method, sc), v in parsed.requests.items()
+        ]
+        deliveries = [{"day": day, "user_id": uid, "delivered": n} for uid, n in parsed.deliveries.items()]
         requests, deliveries = _add_rows(batch_id, requests, deliveries, rejected)
         batch.requests = sum(row["requests"] for row in requests)
         batch.rejected = len(rejected)
@@ -216,8 +231,9 @@ def _commit(minute: int, batch_id: str, parsed: ParsedBatch):
     return requests, deliveries, len(rejected)
 
 
-def _add_rows(batch_id: str, requests: list[dict], deliveries: list[dict],
-              rejected: list[Rejected]) -> tuple[list[dict], list[dict]]:
+def _add_rows(
+    batch_id: str, requests: list[dict], deliveries: list[dict], rejected: list[Rejected]
+) -> tuple[list[dict], list[dict]]:
     """Upsert all rows at once; if the database refuses that, row by row. Returns what landed."""
     try:
         with db.session.begin_nested():
@@ -227,15 +243,27 @@ def _add_rows(batch_id: str, requests: list[dict], deliveries: list[dict],
     except _BATCH_REFUSALS as exc:
         if _is_outage(exc):
             raise
-        log.warning("rollup: the database refused batch %s (%s); retrying its %d row(s) one by one",
-                    batch_id, exc.__class__.__name__, len(requests) + len(deliveries))
-    landed_requests = _one_by_one(_upsert_requests, requests, rejected,
-                                  lambda r: (request_field_text((r["endpoint"], r["method"],
-                                                                 r["status_class"])),
-                                             request_value_text((r["requests"], r["latency_us"]))))
-    landed_deliveries = _one_by_one(_upsert_deliveries, deliveries, rejected,
-                                    lambda r: (keys.delivered_field(r["user_id"]),
-                                               str(r["delivered"])))
+        log.warning(
+            "rollup: the database refused batch %s (%s); retrying its %d row(s) one by one",
+            batch_id,
+            exc.__class__.__name__,
+            len(requests) + len(deliveries),
+        )
+    landed_requests = _one_by_one(
+        _upsert_requests,
+        requests,
+        rejected,
+        lambda r: (
+            request_field_text((r["endpoint"], r["method"], r["status_class"])),
+            request_value_text((r["requests"], r["latency_us"])),
+        ),
+    )
+    landed_deliveries = _one_by_one(
+        _upsert_deliveries,
+        deliveries,
+        rejected,
+        lambda r: (keys.delivered_field(r["user_id"]), str(r["delivered"])),
+    )
     return landed_requests, landed_deliveries
 
 
@@ -250,19 +278,21 @@ def _one_by_one(upsert, rows: list[dict], rejected: list[Rejected], describe) ->
             if _is_outage(exc):
                 raise
             field, value = describe(row)
-            rejected.append(Rejected(field, value,
-                                     f"refused by the database: {exc.__class__.__name__}"))
+            rejected.append(Rejected(field, value, f"refused by the database: {exc.__class__.__name__}"))
     return landed
 
 
 def _is_outage(exc: BaseException) -> bool:
-    return isinstance(exc, OperationalError) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated)
+    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
 def _upsert_requests(rows: list[dict]) -> None:
-    _upsert(RequestMetricMinute, ["minute", "endpoint", "method", "status_class"],
-            ["requests", "latency_us"], rows)
+    _upsert(
+        RequestMetricMinute,
+        ["minute", "endpoint", "method", "status_class"],
+        ["requests", "latency_us"],
+        rows,
+    )
 
 
 def _upsert_deliveries(rows: list[dict]) -> None:
@@ -271,13 +301,25 @@ def _upsert_deliveries(rows: list[dict]) -> None:
 
 def _set_aside(batch_id: str, start: datetime, rejected: list[Rejected]) -> None:
     """Keep (the first MAX_KEPT_PER_BATCH of) the batch's set-aside fields, and say so."""
-    db.session.add_all(RollupRejectedRow(batch_id=batch_id, minute=start, field=printable(r.field),
-                                         value=printable(r.value), reason=r.reason[:255])
-                       for r in rejected[:MAX_KEPT_PER_BATCH])
+    db.session.add_all(
+        RollupRejectedRow(
+            batch_id=batch_id,
+            minute=start,
+            field=printable(r.field),
+            value=printable(r.value),
+            reason=r.reason[:255],
+        )
+        for r in rejected[:MAX_KEPT_PER_BATCH]
+    )
     sample = "; ".join(f"{r.field[:80]!r}: {r.reason}" for r in rejected[:3])
-    log.warning("rollup: set aside %d counter field(s) of minute %s (batch %s), kept in "
-                "rollup_rejected_rows: %s%s", len(rejected), start.isoformat(), batch_id, sample,
-                "; ..." if len(rejected) > 3 else "")
+    log.warning(
+        "rollup: set aside %d counter field(s) of minute %s (batch %s), kept in rollup_rejected_rows: %s%s",
+        len(rejected),
+        start.isoformat(),
+        batch_id,
+        sample,
+        "; ..." if len(rejected) > 3 else "",
+    )
 
 
 def _upsert(model, key_columns: list[str], add_columns: list[str], rows: list[dict]) -> None:
@@ -295,14 +337,17 @@ def _upsert(model, key_columns: list[str], add_columns: list[str], rows: list[di
         casts = ", ".join(f"CAST(:{c} AS {table.c[c].type.compile(conn.dialect)}[])" for c in columns)
         names = ", ".join(columns)
         updates = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in add_columns)
-        sql = text(f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({casts}) "
-                   f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates}")
+        sql = text(
+            f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({casts}) "
+            f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates}"
+        )
         conn.execute(sql, {c: [row[c] for row in rows] for c in columns})
         return
     # SQLite: executemany runs in-process, without round trips.
     stmt = sqlite_insert(table)
     stmt = stmt.on_conflict_do_update(
-        index_elements=key_columns, set_={c: table.c[c] + stmt.excluded[c] for c in add_columns})
+        index_elements=key_columns, set_={c: table.c[c] + stmt.excluded[c] for c in add_columns}
+    )
     conn.execute(stmt, rows)
 
 
@@ -326,8 +371,7 @@ def rollup_lag_seconds(client, now: float | None = None) -> float:
     """Seconds since the oldest minute still waiting in Redis ended (0 if none)."""
     now = time.time() if now is None else now
     minutes = [int(score) for _, score in client.zrange(keys.MINUTE_INDEX, 0, 0, withscores=True)]
-    minutes += [keys.parse_processing_key(k.decode())[0]
-                for k in client.smembers(keys.PROCESSING_SET)]
+    minutes += [keys.parse_processing_key(k.decode())[0] for k in client.smembers(keys.PROCESSING_SET)]
     if not minutes:
         return 0.0
     return max(0.0, now - (min(minutes) + 1) * 60)

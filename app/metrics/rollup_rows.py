@@ -17,6 +17,7 @@ transaction fail on every retry:
 Methods are not refused but folded: any method outside the known seven is
 counted as ``OTHER`` (httpkit/methods.py), the same rule as at the edge.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -40,9 +41,9 @@ class Rejected:
 
 @dataclass
 class ParsedBatch:
-    requests: dict = field(default_factory=dict)    # (rule, method, class) -> [requests, latency_us]
+    requests: dict = field(default_factory=dict)  # (rule, method, class) -> [requests, latency_us]
     deliveries: dict = field(default_factory=dict)  # user_id -> delivered
-    rejected: list = field(default_factory=list)    # [Rejected]
+    rejected: list = field(default_factory=list)  # [Rejected]
 
 
 def printable(raw) -> str:
@@ -50,7 +51,7 @@ def printable(raw) -> str:
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", "backslashreplace")
     text = str(raw).replace("\x00", "\\x00")
-    return text if len(text) <= MAX_TEXT else text[:MAX_TEXT - 3] + "..."
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 3] + "..."
 
 
 class _Refused(ValueError):
@@ -114,8 +115,9 @@ def _drop_overflowing_sums(batch: ParsedBatch) -> None:
     for key, values in list(batch.requests.items()):
         if max(values) > BIGINT_MAX:
             del batch.requests[key]
-            batch.rejected.append(Rejected(request_field_text(key), request_value_text(values),
-                                           "sum out of range"))
+            batch.rejected.append(
+                Rejected(request_field_text(key), request_value_text(values), "sum out of range")
+            )
     for uid, n in list(batch.deliveries.items()):
         if n > BIGINT_MAX:
             del batch.deliveries[uid]

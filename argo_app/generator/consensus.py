@@ -5,6 +5,7 @@ action = sign(score); confidence = 50 + 50 * |score| (50 = a coin flip,
 100 = every strategy agrees at full strength). Stop and target are ATR
 multiples around the last close: BUY stop < entry < target, SELL the reverse.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,10 +23,10 @@ STRATEGY_NAME = "weighted_consensus"
 
 @dataclass
 class Consensus:
-    direction: np.ndarray   # int8 per bar: +1 BUY, -1 SELL, 0 none
+    direction: np.ndarray  # int8 per bar: +1 BUY, -1 SELL, 0 none
     confidence: np.ndarray  # 0..100 per bar
-    atr: np.ndarray         # per bar, floored so levels never collapse
-    warmup: int             # first bar where every strategy can vote
+    atr: np.ndarray  # per bar, floored so levels never collapse
+    warmup: int  # first bar where every strategy can vote
 
 
 def consensus(bars: Bars, strategies: list[tuple[Strategy, float]] | None = None) -> Consensus:

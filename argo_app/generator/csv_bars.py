@@ -7,11 +7,12 @@ naive dates are taken as UTC. Without a ``symbol`` column the symbol is the file
 name without extension, upper-cased (``aapl.csv`` -> ``AAPL``). A file may hold
 several symbols when it has a ``symbol`` column. Rows are sorted by date.
 """
+
 from __future__ import annotations
 
 import csv
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +30,8 @@ class CSVFormatError(ValueError):
 def _parse_date(text: str) -> datetime:
     when = datetime.fromisoformat(text.strip())
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc)
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)
 
 
 def read_csv(path: str | Path) -> list[Bars]:
@@ -46,11 +47,13 @@ def read_csv(path: str | Path) -> list[Bars]:
         for line_no, row in enumerate(reader, start=2):
             try:
                 symbol = (row[columns["symbol"]] if "symbol" in columns else path.stem).strip().upper()
-                rows_by_symbol[symbol].append((
-                    _parse_date(row[date_col]),
-                    *(float(row[columns[c]]) for c in REQUIRED),
-                    float(row[columns["volume"]] or 0) if "volume" in columns else 0.0,
-                ))
+                rows_by_symbol[symbol].append(
+                    (
+                        _parse_date(row[date_col]),
+                        *(float(row[columns[c]]) for c in REQUIRED),
+                        float(row[columns["volume"]] or 0) if "volume" in columns else 0.0,
+                    )
+                )
             except (TypeError, ValueError) as exc:
                 raise CSVFormatError(f"{path.name} line {line_no}: {exc}") from None
     result = []

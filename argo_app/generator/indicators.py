@@ -3,6 +3,7 @@
 Every function returns an array as long as its input, NaN where the indicator
 is not yet defined (its warm-up), so results line up bar for bar.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,7 +14,7 @@ def sma(x: np.ndarray, n: int) -> np.ndarray:
     out = np.full_like(x, np.nan)
     if len(x) >= n:
         c = np.cumsum(np.insert(x, 0, 0.0))
-        out[n - 1:] = (c[n:] - c[:-n]) / n
+        out[n - 1 :] = (c[n:] - c[:-n]) / n
     return out
 
 
@@ -27,7 +28,7 @@ def ema(x: np.ndarray, n: int) -> np.ndarray:
         return out
     start = valid[0]
     alpha = 2.0 / (n + 1)
-    prev = x[start:start + n].mean()
+    prev = x[start : start + n].mean()
     out[start + n - 1] = prev
     for i in range(start + n, len(x)):
         prev = prev + alpha * (x[i] - prev)
@@ -41,7 +42,7 @@ def wilder(x: np.ndarray, n: int, first: int) -> np.ndarray:
     out = np.full(len(x), np.nan)
     if len(x) - first < n:
         return out
-    prev = float(np.mean(x[first:first + n]))
+    prev = float(np.mean(x[first : first + n]))
     out[first + n - 1] = prev
     for i in range(first + n, len(x)):
         prev = (prev * (n - 1) + x[i]) / n

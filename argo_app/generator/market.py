@@ -5,6 +5,7 @@ seed always gives the same bars, and adding a symbol does not change the others.
 A hidden Markov regime (bull / bear / range) sets drift and volatility, so the
 series have trends for the trend strategies and chop for the others.
 """
+
 from __future__ import annotations
 
 import zlib
@@ -15,9 +16,13 @@ import numpy as np
 from .bars import Bars
 
 # (drift per bar, volatility per bar)
-REGIMES = np.array([[0.0008, 0.004],    # bull
-                    [-0.0008, 0.005],   # bear
-                    [0.0, 0.003]])      # range
+REGIMES = np.array(
+    [
+        [0.0008, 0.004],  # bull
+        [-0.0008, 0.005],  # bear
+        [0.0, 0.003],
+    ]
+)  # range
 STAY_PROBABILITY = 0.985
 BAR_INTERVAL = timedelta(minutes=5)
 
@@ -39,7 +44,7 @@ class SyntheticMarket:
                 self.regime = int(rng.integers(len(REGIMES)))
             regimes[i] = self.regime
         mu, sigma = REGIMES[regimes, 0], REGIMES[regimes, 1]
-        log_returns = mu - 0.5 * sigma ** 2 + sigma * rng.standard_normal(n)
+        log_returns = mu - 0.5 * sigma**2 + sigma * rng.standard_normal(n)
         close = self.price * np.exp(np.cumsum(log_returns))
         open_ = np.concatenate(([self.price], close[:-1]))
         wick = np.abs(rng.standard_normal((2, n))) * sigma * 0.5

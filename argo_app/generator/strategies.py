@@ -2,6 +2,7 @@
 with a strength in 0..1. ``votes(bars)`` is vectorised over all bars so a whole
 history is scored at once; ``vote(bars)`` is the vote at the last bar.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ ACTION_NAMES = {1: "BUY", -1: "SELL", 0: None}
 @dataclass(frozen=True)
 class Vote:
     action: str | None  # "BUY", "SELL" or None (abstain)
-    strength: float     # 0..1
+    strength: float  # 0..1
 
 
 def _finish(direction: np.ndarray, strength: np.ndarray):
@@ -106,5 +107,4 @@ class DonchianBreakout(Strategy):
 
 def default_strategies() -> list[tuple[Strategy, float]]:
     """(strategy, weight) pairs of the consensus."""
-    return [(TrendEMA(), 0.30), (MomentumRSI(), 0.25), (MACDHistogram(), 0.25),
-            (DonchianBreakout(), 0.20)]
+    return [(TrendEMA(), 0.30), (MomentumRSI(), 0.25), (MACDHistogram(), 0.25), (DonchianBreakout(), 0.20)]
