@@ -192,7 +192,7 @@ def load_from_db(user_id: int) -> dict | None:
     ).one_or_none()
     if row is None:
         return None
-    data = dict(zip(CACHED_COLUMNS, row))
+    data = dict(zip(CACHED_COLUMNS, row, strict=True))
     data["created_at"] = data["created_at"].isoformat() if data["created_at"] else None
     return data
 
