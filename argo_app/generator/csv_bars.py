@@ -59,7 +59,7 @@ def read_csv(path: str | Path) -> list[Bars]:
     result = []
     for symbol, rows in sorted(rows_by_symbol.items()):
         rows.sort(key=lambda r: r[0])
-        cols = list(zip(*rows))
+        cols = list(zip(*rows, strict=True))
         result.append(Bars(symbol, list(cols[0]), *(np.array(c) for c in cols[1:])))
     return result
 
