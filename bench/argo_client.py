@@ -220,7 +220,7 @@ def run_pair(
             servers[variant] = Gunicorn("wsgi:app", env=env, extra_args=["-c", CONF]).__enter__()
             servers[variant].counts = counts
         try:
-            for variant, server in servers.items():
+            for server in servers.values():
                 for _ in range(4):  # both workers, typically
                     wait_for_feed(server.url + FEED_PATH, headers)
                 clear_quota_counters()
@@ -272,7 +272,7 @@ def run_pair(
 
 
 def summarise(scheme: str, results: dict[str, list[dict]]) -> list[dict]:
-    ratios = [p["rps"] / n["rps"] for p, n in zip(results["pooled"], results["per_request"])]
+    ratios = [p["rps"] / n["rps"] for p, n in zip(results["pooled"], results["per_request"], strict=True)]
     rows = []
     for variant, runs in results.items():
         conns = [r["argo_new_connections"] for r in runs]

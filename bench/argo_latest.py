@@ -272,7 +272,7 @@ def run(rounds: int = 5, duration: int = 10, n_signals: int = 200_000, log=print
 
 def summarise(results, rows, rounds, duration, n_signals) -> list[dict]:
     def ratio(a, b):
-        return statistics.median(x["rps"] / y["rps"] for x, y in zip(results[a], results[b]))
+        return statistics.median(x["rps"] / y["rps"] for x, y in zip(results[a], results[b], strict=True))
 
     out = []
     for name, runs in results.items():

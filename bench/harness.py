@@ -207,7 +207,7 @@ def interleave(variants: dict, rounds: int, duration: int) -> dict[str, list[Wrk
 
 
 def median_ratio(results: dict[str, list[WrkResult]], name: str, baseline: str) -> float:
-    return statistics.median(a.rps / b.rps for a, b in zip(results[name], results[baseline]))
+    return statistics.median(a.rps / b.rps for a, b in zip(results[name], results[baseline], strict=True))
 
 
 def median_rps(runs: list[WrkResult]) -> float:

@@ -173,7 +173,7 @@ def summarise(results: dict[str, list[dict]]) -> list[dict]:
     rows = []
     for path_name in PATHS:
         alone, front = results[f"{path_name}_alone"], results[f"{path_name}_front"]
-        ratios = [f["rps"] / a["rps"] for f, a in zip(front, alone)]
+        ratios = [f["rps"] / a["rps"] for f, a in zip(front, alone, strict=True)]
         for where, runs in (("alone", alone), ("front", front)):
             rows.append(
                 {

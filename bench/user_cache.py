@@ -145,7 +145,7 @@ def run(rounds: int = 5, duration: int = 10) -> list[dict]:
             drop_database(name)
 
     def ratio(a, b):
-        return statistics.median(x.rps / y.rps for x, y in zip(results[a], results[b]))
+        return statistics.median(x.rps / y.rps for x, y in zip(results[a], results[b], strict=True))
 
     rows = [
         {
