@@ -101,7 +101,7 @@ class Stack:
         # A second Ctrl-C must not abandon the shutdown half-way (and orphan processes).
         for signum in STOP_SIGNALS:
             signal.signal(signum, signal.SIG_IGN)
-        for name, proc in reversed(self.procs):
+        for _name, proc in reversed(self.procs):
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
         deadline = time.monotonic() + 15
