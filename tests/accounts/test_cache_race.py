@@ -114,7 +114,15 @@ def test_concurrent_readers_never_see_a_deactivated_user_as_active(app, auth, re
             late = []  # (status, code) of requests that started after the PATCH returned
             failures = []
 
-            def read(force_miss, target=target, key=key, stop=stop, patched_at=patched_at, late=late):
+            def read(
+                force_miss,
+                target=target,
+                key=key,
+                stop=stop,
+                patched_at=patched_at,
+                late=late,
+                failures=failures,
+            ):
                 session = requests.Session()
                 try:
                     while not stop.is_set():

@@ -61,7 +61,7 @@ def test_list_set_tier_deactivate(runner, auth, app):
     assert runner.invoke(args=["users", "set-tier", "ONE@example.com", "pro"]).exit_code == 0
     assert runner.invoke(args=["users", "deactivate", "one@example.com"]).exit_code == 0
     out = runner.invoke(args=["users", "list"]).output
-    line = next(l for l in out.splitlines() if "one@example.com" in l)
+    line = next(row for row in out.splitlines() if "one@example.com" in row)
     assert "pro" in line and " no " in line
 
     from app.accounts.security_models import AuditLog

@@ -32,7 +32,9 @@ def moments(now):
 
 def expected(now, stamps, weights=None):
     weights = weights or [1] * len(stamps)
-    return {p: sum(w for t, w in zip(stamps, weights) if t >= period_starts(now)[p]) for p in PERIODS}
+    return {
+        p: sum(w for t, w in zip(stamps, weights, strict=True) if t >= period_starts(now)[p]) for p in PERIODS
+    }
 
 
 def add_signal(at):
@@ -65,7 +67,7 @@ def test_every_field_comes_from_the_data(app, client, auth):
     now = datetime.now(UTC)
     stamps = moments(now)
     tiers = ["starter", "pro", "elite", "pro", "starter"]
-    for i, (at, tier) in enumerate(zip(stamps, tiers)):
+    for i, (at, tier) in enumerate(zip(stamps, tiers, strict=True)):
         uid = auth.create_user(tier=tier)
         db.session.execute(update(User).where(User.id == uid).values(created_at=at, is_active=(i != 2)))
         add_signal(at)

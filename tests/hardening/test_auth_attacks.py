@@ -138,7 +138,7 @@ def test_both_tokens_of_a_login_are_dead_after_logout(app, client, pair, logout_
     victim, attacker = pair
     token = victim.access if logout_with == "access" else victim.refresh
     assert client.post("/api/auth/logout", headers=bearer(token)).status_code == 204
-    for attempt in range(2):  # replay; then again with Redis forgetting everything
+    for _ in range(2):  # replay; then again with Redis forgetting everything
         assert_envelope(client.get("/api/users/me", headers=victim.headers), 401, "token_revoked")
         assert_envelope(
             client.post("/api/auth/refresh", headers=bearer(victim.refresh)), 401, "token_revoked"

@@ -160,9 +160,7 @@ class Load:
 
         def worker(offset):
             with requests.Session() as session:
-                for i, item in enumerate(
-                    itertools.islice(itertools.cycle(self.mix), offset, offset + MAX_PER_THREAD)
-                ):
+                for item in itertools.islice(itertools.cycle(self.mix), offset, offset + MAX_PER_THREAD):
                     if time.monotonic() > stop_at:
                         break
                     self.request(session, phase, *item)

@@ -72,6 +72,39 @@ def check_response(resp, label: str) -> None:
             assert err["code"] in DOCUMENTED_503, (label, body)
 
 
+def operation_test(operation, mode, path_parameters, count: list[int], headers_for, label: str):
+    """The hypothesis test of one operation in one mode; ``count[0]`` counts the requests it sends.
+
+    Built by a function of its own so the test is bound to this operation and
+    mode, not to whatever a caller's loop variables hold later."""
+
+    @SETTINGS
+    @given(
+        case=operation.as_strategy(generation_mode=mode, path_parameters=path_parameters),
+        data=st.data(),
+    )
+    def run(case, data):
+        headers = headers_for(operation.path)
+        resp = case.call(headers=headers)
+        count[0] += 1
+        STATUSES.setdefault(f"{label} {operation.method.upper()} {operation.path}", Counter())[
+            resp.status_code
+        ] += 1
+        check_response(resp, f"{label} {operation.method.upper()} {operation.path} [{mode}]")
+        case.validate_response(
+            resp,
+            checks=[
+                not_a_server_error,
+                status_code_conformance,
+                content_type_conformance,
+                response_schema_conformance,
+            ],
+            headers=headers,
+        )
+
+    return run
+
+
 def fuzz(schema, headers_for, label: str, known: dict | None = None) -> int:
     """Run every operation of ``schema``; returns the number of requests sent.
 
@@ -82,36 +115,12 @@ def fuzz(schema, headers_for, label: str, known: dict | None = None) -> int:
     for result in schema.get_all_operations():
         operation = result.ok()
         runs = [(GenerationMode.POSITIVE, None), (GenerationMode.NEGATIVE, None)]
-        fixed = {k: v for k, v in (known or {}).items() if "{%s}" % k in operation.path}
+        fixed = {k: v for k, v in (known or {}).items() if f"{{{k}}}" in operation.path}
         if fixed:
             runs.append((GenerationMode.POSITIVE, fixed))
         for mode, path_parameters in runs:
             count = [0]
-
-            @SETTINGS
-            @given(
-                case=operation.as_strategy(generation_mode=mode, path_parameters=path_parameters),
-                data=st.data(),
-            )
-            def run(case, data):
-                headers = headers_for(operation.path)
-                resp = case.call(headers=headers)
-                count[0] += 1
-                STATUSES.setdefault(f"{label} {operation.method.upper()} {operation.path}", Counter())[
-                    resp.status_code
-                ] += 1
-                check_response(resp, f"{label} {operation.method.upper()} {operation.path} [{mode}]")
-                case.validate_response(
-                    resp,
-                    checks=[
-                        not_a_server_error,
-                        status_code_conformance,
-                        content_type_conformance,
-                        response_schema_conformance,
-                    ],
-                    headers=headers,
-                )
-
+            run = operation_test(operation, mode, path_parameters, count, headers_for, label)
             try:
                 run()
             except Unsatisfiable:

@@ -50,7 +50,7 @@ def test_requests_are_counted_by_rule_method_and_status_class(app, client, redis
 
 
 def test_rollup_moves_exactly_what_was_counted(app, client, redis_client):
-    for i in range(7):
+    for _ in range(7):
         client.get("/openapi.json")
     client.get("/_test/deliver/4")
     client.get("/_test/deliver/6")
