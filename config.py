@@ -118,7 +118,9 @@ def parse_rate(value) -> tuple[int, int]:
     raise RuntimeError(f"unreadable rate {value!r}; expected e.g. 10, '10/hour' or '20 per day'")
 
 
-class Config:
+class AppSettings:
+    """The Flask app itself: environment, secrets, request limits, OpenAPI."""
+
     APP_ENV = "base"
     TESTING = False
     DEBUG = False
@@ -127,17 +129,59 @@ class Config:
     JWT_SECRET_KEY = None
     INSTANCE_DIR = None  # None = instance_files.instance_dir()
 
+    MAX_CONTENT_LENGTH = 64 * 1024
+    # Comma-separated allowed origins; CORS stays off when unset.
+    CORS_ORIGINS = None
+
+    # flask-smorest / OpenAPI
+    API_TITLE = "Alpine API"
+    API_VERSION = "1.0"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/"
+    OPENAPI_JSON_PATH = "openapi.json"
+    # Swagger UI at /docs, its assets served by the app (httpkit/docs.py): works offline.
+    OPENAPI_SWAGGER_UI_PATH = "/docs"
+    OPENAPI_SWAGGER_UI_URL = "/docs/assets/"
+    OPENAPI_SWAGGER_UI_CONFIG = {"validatorUrl": None, "deepLinking": True}
+
+
+class DatabaseSettings:
+    """SQL (SQLite embedded, PostgreSQL otherwise) and its connection pool."""
+
     # DATABASE_URL / REDIS_URL stay None unless given; finalise() turns them
     # into the embedded defaults, except in production where they are required.
     DATABASE_URL = None
+    DB_POOL_SIZE = 5
+    DB_MAX_OVERFLOW = 5
+    DB_POOL_TIMEOUT = 5.0
+    DB_POOL_RECYCLE = 1800
+    # PostgreSQL: fail fast when the server is gone instead of hanging a worker.
+    DB_CONNECT_TIMEOUT = 3
+    DB_STATEMENT_TIMEOUT_MS = 15000
+
+
+class RedisSettings:
+    """Redis: cache, counters, Celery's broker; never a reason for a request to fail."""
+
     REDIS_URL = None
+    # Sub-second: a Redis that hangs must never hold a request for long.
+    REDIS_SOCKET_TIMEOUT = 0.25
+    REDIS_CONNECT_TIMEOUT = 0.25
+    # After a Redis error, skip Redis reads for this long (per process) and use
+    # SQL / in-process counters, so a hung Redis costs one timeout, not one per request.
+    REDIS_BREAKER_SECONDS = 1.0
+    CACHE_DEFAULT_TIMEOUT = 300
+
+
+class ArgoSettings:
+    """The Alpine -> Argo client and the local signals copy (app/feed/)."""
+
     ARGO_URL = "http://127.0.0.1:5001"
     ARGO_DB_PATH = None  # None = <instance>/argo.db
     ARGO_API_KEY = None
-    # Alpine -> Argo client (app/feed/argo_client.py). One pooled
-    # requests.Session per process; pool_maxsize must be >= gunicorn threads
-    # (pool_block=True: a thread waits for a free connection, Argo sees at most
-    # this many per worker).
+    # One pooled requests.Session per process; pool_maxsize must be >= gunicorn
+    # threads (pool_block=True: a thread waits for a free connection, Argo sees
+    # at most this many per worker).
     ARGO_POOL_CONNECTIONS = 2
     ARGO_POOL_MAXSIZE = 8
     ARGO_CONNECT_TIMEOUT = 0.5
@@ -156,30 +200,9 @@ class Config:
     SIGNAL_SCAN_MAX = 2000  # starter feed: most raw Argo signals scanned per request
     SIGNAL_SEEN_CACHE_SIZE = 4096  # per-process sha256s known to be stored
 
-    DB_POOL_SIZE = 5
-    DB_MAX_OVERFLOW = 5
-    DB_POOL_TIMEOUT = 5.0
-    DB_POOL_RECYCLE = 1800
-    # PostgreSQL: fail fast when the server is gone instead of hanging a worker.
-    DB_CONNECT_TIMEOUT = 3
-    DB_STATEMENT_TIMEOUT_MS = 15000
 
-    # Sub-second: a Redis that hangs must never hold a request for long.
-    REDIS_SOCKET_TIMEOUT = 0.25
-    REDIS_CONNECT_TIMEOUT = 0.25
-
-    MAX_CONTENT_LENGTH = 64 * 1024
-    # Comma-separated allowed origins; CORS stays off when unset.
-    CORS_ORIGINS = None
-
-    # flask-smorest / OpenAPI
-    API_TITLE = "Alpine API"
-    API_VERSION = "1.0"
-    OPENAPI_VERSION = "3.0.3"
-    OPENAPI_URL_PREFIX = "/"
-    OPENAPI_JSON_PATH = "openapi.json"
-    OPENAPI_REDOC_PATH = "/docs"
-    OPENAPI_REDOC_URL = "https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js"
+class AccountsSettings:
+    """Tokens, password hashing, the user cache, throttling and quotas (app/accounts/)."""
 
     # flask-jwt-extended
     JWT_ACCESS_TOKEN_SECONDS = 15 * 60
@@ -195,14 +218,11 @@ class Config:
     PASSWORD_HASH_MEMORY_COST = 65536  # KiB
     PASSWORD_HASH_PARALLELISM = 4
 
-    # Accounts: user cache, revocation cache, throttling, quotas.
+    USER_CACHE_ENABLED = True
     USER_CACHE_TTL = 300
     # How long Redis may remember "this login is NOT revoked" (bounds the
     # staleness window when a logout could not reach Redis; see app/accounts/tokens.py).
     REVOCATION_NEGATIVE_TTL = 60
-    # After a Redis error, skip Redis reads for this long (per process) and use
-    # SQL / in-process counters, so a hung Redis costs one timeout, not one per request.
-    REDIS_BREAKER_SECONDS = 1.0
     # Login throttling (app/accounts/login_throttle.py): failures per window that
     # lock one (email, IP) pair, one IP (any email), and one email (any IP).
     LOGIN_MAX_FAILURES_PER_EMAIL_IP = 5
@@ -214,10 +234,10 @@ class Config:
     # {"starter": 5} overrides app/accounts/tiers.py daily quotas (tests, special deals).
     TIER_QUOTA_OVERRIDES: dict = {}
 
-    CACHE_DEFAULT_TIMEOUT = 300
-    USER_CACHE_ENABLED = True
 
-    # Metrics pipeline
+class MetricsSettings:
+    """Request counting, the rollup, /metrics and the admin analytics (app/metrics/)."""
+
     METRICS_ENABLED = True
     METRICS_FLUSH_INTERVAL = 1.0
     # Distinct (minute, endpoint, method, status class | user) keys a process
@@ -235,25 +255,30 @@ class Config:
     # Widest range GET /api/admin/metrics/requests answers, per granularity.
     METRICS_QUERY_MAX_DAYS = {"hour": 31, "day": 400}
 
-    # Celery: broker and result backend come from REDIS_URL (finalise()); the
-    # beat schedule lives in workers/schedule.py next to the tasks it names.
+
+class CelerySettings:
+    """Celery: broker and result backend come from REDIS_URL (finalise()); the
+    beat schedule lives in workers/schedule.py beside the tasks it names."""
+
     CELERY = {
         "task_ignore_result": True,
         "task_acks_late": True,
         "worker_prefetch_multiplier": 1,
         "broker_connection_retry_on_startup": True,
         "include": ["workers.tasks"],
-        "beat_schedule": {
-            # Fill Alpine's local signals copy from Argo (app/feed/signal_sync.py).
-            "signals-sync": {"task": "signals.sync", "schedule": 30.0},
-            # Drop revocations whose tokens have expired anyway (app/accounts/tokens.py).
-            "prune-revoked-tokens": {"task": "accounts.prune_revoked_tokens", "schedule": 3600.0},
-            # Failed-login rows older than 90 days (app/accounts/login_throttle.py).
-            "prune-failed-logins": {"task": "accounts.prune_failed_logins", "schedule": 86400.0},
-            # Closed minutes of request counters: Redis -> SQL, exactly once (app/metrics/rollup.py).
-            "metrics-rollup": {"task": "metrics.rollup", "schedule": 60.0},
-        },
     }
+
+
+class Config(
+    AppSettings,
+    DatabaseSettings,
+    RedisSettings,
+    ArgoSettings,
+    AccountsSettings,
+    MetricsSettings,
+    CelerySettings,
+):
+    """Every setting, by concern (the mixins above), and how they are read."""
 
     @classmethod
     def build(cls, overrides: dict | None = None) -> dict:

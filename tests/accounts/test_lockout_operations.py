@@ -10,6 +10,7 @@ import requests
 from sqlalchemy import func, select
 
 from tests.conftest import DEFAULT_PASSWORD, ServerThread, free_port
+from workers.schedule import BEAT_SCHEDULE
 
 
 def login(client, email, password, ip):
@@ -135,7 +136,7 @@ def test_failed_logins_older_than_90_days_are_pruned_daily(app):
         emails = db.session.execute(select(FailedLogin.email)).scalars().all()
         assert emails == ["recent@example.com"]
         assert db.session.execute(select(func.count(LoginLock.id))).scalar_one() == 0
-        beat = app.config["CELERY"]["beat_schedule"]["prune-failed-logins"]
+    beat = BEAT_SCHEDULE["prune-failed-logins"]
     assert beat == {"task": "accounts.prune_failed_logins", "schedule": 86400.0}
 
 

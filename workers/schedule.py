@@ -1,0 +1,18 @@
+"""Celery beat's schedule, beside the tasks it names (workers/tasks.py).
+
+Attached by ``workers/celery_app.py``, the ``-A`` target beat runs with. Each
+entry names a task of workers/tasks.py by its registered name.
+"""
+
+from __future__ import annotations
+
+BEAT_SCHEDULE: dict[str, dict] = {
+    # Fill Alpine's local signals copy from Argo (app/feed/signal_sync.py).
+    "signals-sync": {"task": "signals.sync", "schedule": 30.0},
+    # Drop revocations whose tokens have expired anyway (app/accounts/tokens.py).
+    "prune-revoked-tokens": {"task": "accounts.prune_revoked_tokens", "schedule": 3600.0},
+    # Failed-login rows older than 90 days (app/accounts/login_throttle.py).
+    "prune-failed-logins": {"task": "accounts.prune_failed_logins", "schedule": 86400.0},
+    # Closed minutes of request counters: Redis -> SQL, exactly once (app/metrics/rollup.py).
+    "metrics-rollup": {"task": "metrics.rollup", "schedule": 60.0},
+}
