@@ -5,3 +5,4 @@ from app.accounts.security_models import AuditLog, FailedLogin, LoginLock, Revok
 from app.core.sqlbase import Base, utcnow  # noqa: F401
 from app.feed.models import Signal  # noqa: F401
 from app.metrics.models import RequestMetricMinute, RollupBatch, RollupRejectedRow, SignalDeliveryDaily  # noqa: F401
+from app.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookMessage  # noqa: F401
