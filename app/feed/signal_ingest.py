@@ -31,6 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from app.extensions import db
 from app.feed.feed_metrics import SIGNALS_REJECTED
 from app.feed.models import Signal
+from app.webhooks import fanout as webhook_fanout
 from argo_app.integrity import verify_signal
 
 log = logging.getLogger(__name__)
@@ -216,10 +217,12 @@ def store_new(signals: list[dict], *, use_recent: bool = True) -> int:
     unique: dict[str, dict] = {}
     for s in reversed(todo):
         unique.setdefault(s["sha256"], to_row(s))
-    inserted = len(db.session.execute(_insert_statement(list(unique.values()))).all())
+    new_sha256s = db.session.execute(_insert_statement(list(unique.values()))).scalars().all()
     db.session.commit()
     recent.add(unique)
-    return inserted
+    # Only the process whose insert created the row pushes it: once per signal.
+    webhook_fanout.enqueue_new_signals(new_sha256s)
+    return len(new_sha256s)
 
 
 def forget_recent() -> None:
