@@ -16,6 +16,7 @@ def create_app(config: dict | None = None) -> Flask:
     """Build the Argo app. Opens no connection that outlives this call."""
     from flask import Flask
 
+    from httpkit import docs as http_docs
     from httpkit import methods as http_methods
     from httpkit import security as http_security
     from httpkit.errors import Api, register_error_handlers
@@ -34,6 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
     api = Api(app)
     api.register_blueprint(ops.blp)
     api.register_blueprint(views.blp)
+    http_docs.init_app(app)  # /docs/assets/: Swagger UI's files, served locally
     register_error_handlers(app)
     http_security.init_app(app)  # security headers; CORS only if CORS_ORIGINS is set
     auth.install_api_key_check(app)

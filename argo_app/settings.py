@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from httpkit import docs
 from instance_files import instance_dir
 from secret_strength import secret_problem
 
@@ -28,8 +29,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "OPENAPI_VERSION": "3.0.3",
         "OPENAPI_URL_PREFIX": "/",
         "OPENAPI_JSON_PATH": "openapi.json",
-        "OPENAPI_REDOC_PATH": "/docs",
-        "OPENAPI_REDOC_URL": "https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js",
+        # Swagger UI at /docs with its assets served by Argo itself (httpkit/docs.py).
+        **docs.settings(),
     }
     config.update(overrides or {})
     if config["APP_ENV"] == "production":

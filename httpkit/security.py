@@ -2,8 +2,8 @@
 
 - Every response: ``X-Content-Type-Options: nosniff``, ``X-Frame-Options: DENY``,
   ``Referrer-Policy: no-referrer`` and a Content-Security-Policy that allows
-  nothing (the API serves JSON) — except the docs page, which may load the
-  ReDoc bundle from its CDN.
+  nothing (the API serves JSON) — except the docs page (httpkit/docs.py), whose
+  scripts are same-origin files and its one inline script by hash.
 - ``Strict-Transport-Security`` only when the request arrived over TLS (directly
   or, with ``ProxyFix`` configured by the deployer, behind a TLS proxy): HSTS on
   plain HTTP is ignored by browsers and would only confuse.
@@ -14,23 +14,22 @@ from __future__ import annotations
 
 from flask import Flask, request
 
+from httpkit import docs
+
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
-DOCS_CSP = (
-    "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://fonts.googleapis.com; "
-    "font-src https://fonts.gstatic.com; img-src 'self' data: https://cdn.redoc.ly; "
-    "worker-src blob:; connect-src 'self'; frame-ancestors 'none'"
-)
 HSTS = "max-age=31536000; includeSubDomains"
 _STATIC_HEADERS = (
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
     ("Referrer-Policy", "no-referrer"),
 )
+# For a blueprint that serves pages with a CSP of its own: it sets these and
+# its CSP, and the hook below then leaves the response alone.
+STATIC_HEADERS = _STATIC_HEADERS
 
 
 def _docs_path(app: Flask) -> str | None:
-    return app.config.get("OPENAPI_REDOC_PATH")
+    return app.config.get("OPENAPI_SWAGGER_UI_PATH")
 
 
 def init_app(app: Flask) -> None:
@@ -42,7 +41,10 @@ def init_app(app: Flask) -> None:
         # Views never set these themselves, so append them in one go: four
         # setdefault() calls (each scans the header list) took ~2.5x as long.
         if "X-Content-Type-Options" not in headers:
-            csp = DOCS_CSP if docs_path and request.path == docs_path else API_CSP
+            if docs_path and request.path == docs_path and resp.status_code == 200:
+                csp = docs.csp(resp.get_data())
+            else:
+                csp = API_CSP
             headers.extend(_STATIC_HEADERS + (("Content-Security-Policy", csp),))
         if request.is_secure:
             headers.setdefault("Strict-Transport-Security", HSTS)
