@@ -128,6 +128,15 @@ def cached(timeout: int) -> dict:
     return result
 
 
+def invalidate() -> None:
+    """Drop the cached figures (each rollup calls this): the next read recomputes them, so
+    the 300 s cache is a ceiling, not a delay. A cache failure is logged, never raised."""
+    try:
+        cache.delete(ANALYTICS_CACHE_KEY)
+    except Exception as exc:  # noqa: BLE001 - Redis down: the entry expires by itself
+        log.warning("analytics cache invalidation failed: %s", exc.__class__.__name__)
+
+
 # -- the request time series -----------------------------------------------------------
 
 

@@ -61,7 +61,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 
 from app.extensions import db, redis_store
-from app.metrics import keys
+from app.metrics import analytics, keys
 from app.metrics.models import RequestMetricMinute, RollupBatch, RollupRejectedRow, SignalDeliveryDaily
 from app.metrics.rollup_rows import (
     ParsedBatch,
@@ -139,6 +139,8 @@ def run_rollup(include_open: bool = False) -> RollupResult:
     db.session.execute(delete(RollupBatch).where(RollupBatch.rolled_at < cutoff))
     db.session.execute(delete(RollupRejectedRow).where(RollupRejectedRow.rejected_at < cutoff))
     db.session.commit()
+    # Fresh admin analytics: the figures read these tables, so the next read recomputes.
+    analytics.invalidate()
     return result
 
 
