@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any, NoReturn
 
 import flask_smorest
 import marshmallow as ma
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Request, Response, jsonify, request
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
@@ -93,8 +94,9 @@ def _from_http_exception(exc: HTTPException) -> Response:
             details=messages or {},
             headers=headers,
         )
-    if status == 405 and getattr(exc, "valid_methods", None):
-        headers.setdefault("Allow", ", ".join(exc.valid_methods))
+    valid_methods = getattr(exc, "valid_methods", None)  # MethodNotAllowed's, when it has them
+    if status == 405 and valid_methods:
+        headers.setdefault("Allow", ", ".join(valid_methods))
     message = data.get("message") or DEFAULT_MESSAGES.get(status) or (exc.description or exc.name)
     return error_response(
         status,
@@ -110,7 +112,7 @@ class Api(flask_smorest.Api):
 
     ERROR_SCHEMA = ErrorSchema
 
-    def handle_http_exception(self, error):  # noqa: D401 - flask-smorest hook
+    def handle_http_exception(self, error: HTTPException) -> Response:  # noqa: D401 - flask-smorest hook
         return _from_http_exception(error)
 
 
@@ -133,7 +135,7 @@ class JSONObjectParser(FlaskParser):
     any permission check a view or blueprint runs first.
     """
 
-    def load_json(self, req, schema):
+    def load_json(self, req: Request, schema: ma.Schema) -> Any:
         data = req.get_data(cache=True)
         if not data:
             if req.is_json:
@@ -162,15 +164,17 @@ class JSONObjectParser(FlaskParser):
         _reject_unstorable_text(body, "json")
         return body
 
-    def load_querystring(self, req, schema):
+    def load_querystring(self, req: Request, schema: ma.Schema) -> Any:
         check_query_string(req, schema)
         return super().load_querystring(req, schema)
 
-    def _handle_invalid_json_error(self, error, req, *args, **kwargs):
+    def _handle_invalid_json_error(
+        self, error: Exception, req: Request, *args: Any, **kwargs: Any
+    ) -> NoReturn:
         raise APIError(400, "invalid_json", "The request body is not valid JSON.")
 
 
-def check_query_string(req, schema) -> None:
+def check_query_string(req: Request, schema: ma.Schema) -> None:
     """422 for a parameter given twice (?per_page=5&per_page=500: ambiguous, a proxy
     may act on one value and we on the other) unless its field is a list, and for
     text no database can store. (Argo's memoising parser inherits this; a memo hit
@@ -199,12 +203,12 @@ def _reject_unstorable_text(data: dict, location: str) -> None:
         raise APIError(422, "validation_error", DEFAULT_MESSAGES[422], {location: bad})
 
 
-def _safe_key(key) -> str:
+def _safe_key(key: object) -> str:
     key = str(key)
     return key.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
-def _bad_text(value, depth: int = 0) -> bool:
+def _bad_text(value: object, depth: int = 0) -> bool:
     if isinstance(value, str):
         if "\x00" in value:
             return True
@@ -234,11 +238,11 @@ def register_error_handlers(app: Flask) -> None:
     """Make every error of ``app`` JSON; call after the Api is bound."""
 
     @app.errorhandler(APIError)
-    def _api_error(exc: APIError):
+    def _api_error(exc: APIError) -> Response:
         return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException):
+    def _http_error(exc: HTTPException) -> Response:
         return _from_http_exception(exc)
 
     app.register_error_handler(Exception, internal_error_response)

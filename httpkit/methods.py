@@ -21,8 +21,14 @@ are ``OTHER`` too.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from flask import Flask, request
 from werkzeug.exceptions import MethodNotAllowed
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 OTHER = "OTHER"
@@ -37,10 +43,10 @@ def method_label(method: str) -> str:
 class ClosedMethods:
     """WSGI middleware: unknown methods reach the app as ``OTHER``."""
 
-    def __init__(self, wsgi_app):
+    def __init__(self, wsgi_app: WSGIApplication) -> None:
         self.wsgi_app = wsgi_app
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
         if method not in KNOWN_METHODS and method.upper() not in KNOWN_METHODS:
             environ[ORIGINAL_METHOD_KEY] = method
@@ -48,7 +54,7 @@ class ClosedMethods:
         return self.wsgi_app(environ, start_response)
 
 
-def _refuse_other_methods():
+def _refuse_other_methods() -> None:
     if request.method != OTHER:
         return None
     exc = request.routing_exception
@@ -58,8 +64,10 @@ def _refuse_other_methods():
 
 
 def init_app(app: Flask) -> None:
-    """Install both halves. The hook goes first of the app's ``before_request``
-    hooks, so no auth check or validation answers a made-up method first; a hook
-    inserted at the front later (Alpine's request timer) still runs before it."""
-    app.wsgi_app = ClosedMethods(app.wsgi_app)
-    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_other_methods)
+    """Install both halves. Call it before anything else registers an app-wide
+    ``before_request`` hook: Flask runs them in registration order, and this one
+    must answer a made-up method before any auth check or validation does.
+    (Alpine's request timer runs earlier still, on Flask's ``request_started``.)"""
+    # Flask's documented way to wrap middleware; its type hints call wsgi_app a method.
+    app.wsgi_app = ClosedMethods(app.wsgi_app)  # type: ignore[method-assign]
+    app.before_request(_refuse_other_methods)

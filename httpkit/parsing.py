@@ -10,7 +10,10 @@ request goes through full validation and gets its 422.
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
+from flask import Request
 
 from httpkit import errors as http_errors
 
@@ -20,11 +23,13 @@ MAX_ENTRIES = 1024
 class CachingQueryParser(http_errors.JSONObjectParser):
     """The shared parser (stricter bodies and query strings), plus the memo."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._cache: dict[tuple, dict] = {}
 
-    def parse(self, argmap, req=None, *, location=None, **kwargs):
+    def parse(
+        self, argmap: Any, req: Request | None = None, *, location: str | None = None, **kwargs: Any
+    ) -> Any:
         if location != "query" or not isinstance(argmap, ma.Schema):
             return super().parse(argmap, req, location=location, **kwargs)
         req = req if req is not None else self.get_default_request()

@@ -7,6 +7,7 @@ OpenAPI description of a Signal are one definition, not two copies.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import marshmallow as ma
 from marshmallow import validate
@@ -33,16 +34,16 @@ class SignalQuerySchema(ma.Schema):
     symbol = ma.fields.String(load_default=None, metadata={"description": "e.g. AAPL (case-insensitive)"})
 
     @ma.pre_load
-    def _blank_means_absent(self, data, **kwargs):
+    def _blank_means_absent(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         return {k: v for k, v in data.items() if not (k in self.BLANK_MEANS_ABSENT and v == "")}
 
     @ma.validates("symbol")
-    def _check_symbol(self, value, **kwargs):
+    def _check_symbol(self, value: str | None, **kwargs: Any) -> None:
         if value is not None and not SYMBOL_RE.match(value.upper()):
             raise ma.ValidationError("Must be 1 to 15 characters of A-Z, 0-9, '.', '-', '/'.")
 
     @ma.post_load
-    def _upper_symbol(self, data, **kwargs):
+    def _upper_symbol(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         if data.get("symbol"):
             data["symbol"] = data["symbol"].upper()
         return data
