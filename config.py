@@ -98,6 +98,16 @@ ENV_SETTINGS = {
     "LOGIN_MAX_FAILURES_PER_EMAIL": ("LOGIN_MAX_FAILURES_PER_EMAIL", int),
     "LOGIN_FAILURE_WINDOW_SECONDS": ("LOGIN_FAILURE_WINDOW_SECONDS", int),
     "REGISTRATION_RATE_LIMIT": ("REGISTRATION_RATE_LIMIT", str),
+    "MAIL_SERVER": ("MAIL_SERVER", str),
+    "MAIL_PORT": ("MAIL_PORT", int),
+    "MAIL_USE_TLS": ("MAIL_USE_TLS", _bool),
+    "MAIL_USE_SSL": ("MAIL_USE_SSL", _bool),
+    "MAIL_USERNAME": ("MAIL_USERNAME", str),
+    "MAIL_PASSWORD": ("MAIL_PASSWORD", str),
+    "MAIL_DEFAULT_SENDER": ("MAIL_DEFAULT_SENDER", str),
+    "MAIL_TIMEOUT": ("MAIL_TIMEOUT", float),
+    "MAIL_RETRY_BASE_SECONDS": ("MAIL_RETRY_BASE_SECONDS", float),
+    "PUBLIC_URL": ("PUBLIC_URL", str),
 }
 
 _RATE_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
@@ -235,6 +245,31 @@ class AccountsSettings:
     TIER_QUOTA_OVERRIDES: dict = {}
 
 
+class MailSettings:
+    """Account mail (app/mail/, app/accounts/mail_outbox.py): Flask-Mailman over SMTP,
+    sent by Celery tasks. Development points at ./run's local SMTP sink."""
+
+    MAIL_BACKEND = "smtp"  # also when TESTING: the tests run a real SMTP server
+    MAIL_SERVER = "localhost"
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME = None
+    MAIL_PASSWORD = None
+    MAIL_DEFAULT_SENDER = "Alpine <no-reply@localhost>"
+    MAIL_TIMEOUT = 10.0  # seconds per SMTP operation: a hung server fails the attempt, which is retried
+    # Retry n waits MAIL_RETRY_BASE_SECONDS * 2**n (at most 10 min), MAIL_MAX_RETRIES times.
+    MAIL_RETRY_BASE_SECONDS = 5.0
+    MAIL_MAX_RETRIES = 12
+    PUBLIC_URL = "http://127.0.0.1:5000"  # links in mail: {PUBLIC_URL}/verify-email?token=...
+    EMAIL_VERIFY_TOKEN_SECONDS = 48 * 3600
+    PASSWORD_RESET_TOKEN_SECONDS = 3600
+    # Mail throttles: resends per user, reset mails per email, forgot-password calls per IP.
+    VERIFICATION_RESEND_LIMIT = "3/hour"
+    PASSWORD_RESET_EMAIL_LIMIT = "3/hour"
+    PASSWORD_RESET_IP_LIMIT = "20/hour"
+
+
 class MetricsSettings:
     """Request counting, the rollup, /metrics and the admin analytics (app/metrics/)."""
 
@@ -276,6 +311,7 @@ class Config(
     ArgoSettings,
     AccountsSettings,
     MetricsSettings,
+    MailSettings,
     CelerySettings,
 ):
     """Every setting, by concern (the mixins above), and how they are read."""
@@ -350,6 +386,9 @@ class DevelopmentConfig(Config):
     """The embedded stack (``./run``): SQLite + the embedded Redis."""
 
     APP_ENV = "development"
+    # ./run's local SMTP sink (embedded.py): each message lands under instance/mail/.
+    MAIL_SERVER = "127.0.0.1"
+    MAIL_PORT = 8025
 
 
 class TestingConfig(Config):
