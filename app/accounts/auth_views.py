@@ -20,25 +20,6 @@ def client_ip() -> str | None:
     return request.remote_addr
 
 
-def account_error(exc: user_service.AccountError) -> APIError:
-    if exc.status == 422:
-        field = getattr(exc, "field", None) or "_"
-        return APIError(422, "validation_error", str(exc), details={"json": {field: [str(exc)]}})
-    if isinstance(exc, user_service.Throttled):
-        return rate_limited(str(exc), exc.retry_after, exc.scope)
-    return APIError(exc.status, exc.code, str(exc))
-
-
-def rate_limited(message: str, retry_after: int, scope: str) -> APIError:
-    return APIError(
-        429,
-        "rate_limited",
-        message,
-        details={"scope": scope, "retry_after": retry_after},
-        headers={"Retry-After": str(retry_after)},
-    )
-
-
 @blp.post("/register")
 @blp.arguments(RegisterSchema)
 @blp.response(201, UserSchema)
@@ -49,16 +30,15 @@ def register(body):
     ip = client_ip()
     decision = registration_throttle.begin(ip)
     if not decision.allowed:
-        raise rate_limited(
+        raise user_service.Throttled(
             "Too many registrations from this address; try again later.", decision.retry_after, decision.scope
         )
     try:
-        user = user_service.create_user(body["email"], body["password"], body["full_name"])
+        return user_service.create_user(body["email"], body["password"], body["full_name"])
     except user_service.AccountError as exc:
         if exc.status == 422:  # nothing created, and no address probed: not counted
             registration_throttle.give_back(ip)
-        raise account_error(exc) from None
-    return user
+        raise
 
 
 @blp.post("/login")
@@ -74,7 +54,7 @@ def login(body):
     decision = login_throttle.begin_login(email, ip)
     if not decision.allowed:
         login_throttle.login_refused(email, ip)
-        raise rate_limited(
+        raise user_service.Throttled(
             "Too many failed login attempts; try again later.", decision.retry_after, decision.scope
         )
     user = user_service.authenticate(email, body["password"])

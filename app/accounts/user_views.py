@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_jwt_extended import current_user, get_current_user, jwt_required
 
 from app.accounts import users as user_service
-from app.accounts.auth_views import BEARER, account_error, client_ip
+from app.accounts.auth_views import BEARER, client_ip
 from app.accounts.schemas import PasswordChangeSchema, ProfileUpdateSchema, UserSchema
 from httpkit.errors import APIError, Blueprint
 
@@ -31,13 +31,9 @@ def me():
 @blp.doc(security=BEARER)
 def update_me(body):
     """Change full name and/or email (a new email is unverified)."""
-    try:
-        user = user_service.update_profile(
-            current_user.id, full_name=body.get("full_name"), email=body.get("email")
-        )
-    except user_service.AccountError as exc:
-        raise account_error(exc) from None
-    return user
+    return user_service.update_profile(
+        current_user.id, full_name=body.get("full_name"), email=body.get("email")
+    )
 
 
 @blp.post("/me/password")
@@ -53,12 +49,9 @@ def update_me(body):
 @blp.doc(security=BEARER)
 def change_password(body):
     """Change the password; every token issued before is refused from then on."""
-    try:
-        ok = user_service.change_password(
-            current_user.id, body["current_password"], body["new_password"], ip=client_ip()
-        )
-    except user_service.AccountError as exc:
-        raise account_error(exc) from None
+    ok = user_service.change_password(
+        current_user.id, body["current_password"], body["new_password"], ip=client_ip()
+    )
     if not ok:
         raise APIError(401, "invalid_credentials", "The current password is incorrect.")
     return None

@@ -22,6 +22,7 @@ from app.accounts.password_strength import weakness
 from app.accounts.passwords import passwords
 from app.accounts.security_models import AuditLog
 from app.accounts.tiers import DEFAULT_TIER, TIERS
+from app.core.errors import DomainError
 from app.extensions import db
 
 PASSWORD_MIN, PASSWORD_MAX = 10, 128
@@ -31,8 +32,11 @@ EMAIL_MAX = 254
 ADMIN_FIELDS = ("tier", "is_active", "is_admin")
 
 
-class AccountError(ValueError):
-    """A rule of the accounts domain was broken; ``code`` matches SPEC's error codes."""
+class AccountError(DomainError, ValueError):
+    """A rule of the accounts domain was broken; ``code`` is the API's error code.
+
+    Raised from here to the API (one handler, app/core/errors.py) and to the CLI.
+    """
 
     code = "validation_error"
     status = 422
@@ -40,6 +44,11 @@ class AccountError(ValueError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field  # the request field at fault, for a 422's details
+
+    def details(self) -> dict:
+        if self.status == 422:  # shaped like the schema's own validation errors
+            return {"json": {self.field or "_": [str(self)]}}
+        return {}
 
 
 class EmailTaken(AccountError):
@@ -60,6 +69,12 @@ class Throttled(AccountError):
     def __init__(self, message: str, retry_after: int, scope: str) -> None:
         super().__init__(message)
         self.retry_after, self.scope = retry_after, scope
+
+    def details(self) -> dict:
+        return {"scope": self.scope, "retry_after": self.retry_after}
+
+    def headers(self) -> dict:
+        return {"Retry-After": str(self.retry_after)}
 
 
 _email_validator = Email(error="Not a valid email address.")

@@ -10,7 +10,7 @@ from flask import request
 from flask_jwt_extended import current_user
 
 from app.accounts import users as user_service
-from app.accounts.auth_views import BEARER, account_error
+from app.accounts.auth_views import BEARER
 from app.accounts.schemas import AdminUserPageSchema, AdminUserQuerySchema, AdminUserUpdateSchema, UserSchema
 from app.admin import blp
 from httpkit.errors import APIError
@@ -53,8 +53,4 @@ def get_user(user_id):
 def update_user(body, user_id):
     """Change tier / is_active / is_admin; audited; effective on the user's next request."""
     actor = user_service.Actor(id=current_user.id, ip=request.remote_addr, via="api")
-    try:
-        user = user_service.admin_update(user_id, body, actor)
-    except user_service.AccountError as exc:
-        raise account_error(exc) from None
-    return user
+    return user_service.admin_update(user_id, body, actor)

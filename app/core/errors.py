@@ -1,4 +1,10 @@
-"""Alpine's error handling: the shared envelope plus database outages."""
+"""Alpine's error handling: the shared envelope, domain errors, database outages.
+
+Services raise a ``DomainError`` subclass (``AccountError``, ...) and know
+nothing of HTTP beyond its status and code; the one handler registered here
+answers every one of them with the envelope, so views need no ``try/except``
+to translate them.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +19,28 @@ from httpkit.errors import APIError, error_response, internal_error_response, re
 
 log = logging.getLogger(__name__)
 
-__all__ = ["APIError", "init_app"]
+__all__ = ["APIError", "DomainError", "init_app"]
+
+
+class DomainError(Exception):
+    """A rule of a domain was broken: answered as ``status`` / ``code`` with the message.
+
+    Subclasses set ``status`` and ``code`` and may add ``details()`` and
+    ``headers()`` (e.g. 429's ``Retry-After``).
+    """
+
+    status = 400
+    code = "bad_request"
+
+    def details(self) -> dict:
+        return {}
+
+    def headers(self) -> dict:
+        return {}
+
+
+def _domain_error(exc: DomainError):
+    return error_response(exc.status, exc.code, str(exc), exc.details(), exc.headers())
 
 
 def _database_unavailable(exc: Exception):
@@ -34,6 +61,7 @@ def _database_unavailable(exc: Exception):
 
 def init_app(app: Flask) -> None:
     register_error_handlers(app)
+    app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(OperationalError, _database_unavailable)
     app.register_error_handler(PoolTimeoutError, _database_unavailable)
 
