@@ -16,7 +16,7 @@ from flask_caching import Cache
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
-from app.accounts.jwt_decode_cache import CachingJWTManager as JWTManager
+from app.accounts.jwt_adapter import CachingJWTManager as JWTManager
 from app.core.sqlbase import Base
 from httpkit.errors import Api
 

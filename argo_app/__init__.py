@@ -32,6 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
     store.init_schema()
     app.extensions["argo_store"] = store
 
+    http_methods.init_app(app)  # the first before_request hook: 405 before the API key check
     api = Api(app)
     api.register_blueprint(ops.blp)
     api.register_blueprint(views.blp)
@@ -39,7 +40,6 @@ def create_app(config: dict | None = None) -> Flask:
     register_error_handlers(app)
     http_security.init_app(app)  # security headers; CORS only if CORS_ORIGINS is set
     auth.install_api_key_check(app)
-    http_methods.init_app(app)  # made-up methods: 405 before the API key check
 
     app.cli.add_command(cli.signals)
     return app

@@ -1,4 +1,6 @@
-"""A JWTManager that remembers tokens it has already verified.
+"""The one place Alpine touches a private part of flask-jwt-extended.
+
+A JWTManager that remembers tokens it has already verified.
 
 Verifying an HS256 JWT costs 100-250 us here: PyJWT checks base64 segments
 character by character and flask-jwt-extended decodes every token twice
@@ -14,6 +16,16 @@ still checked on every request by app/accounts/request_auth.py. The key is the
 SHA-256 digest of the whole token string (the token itself is never kept), so
 a tampered token is a miss and is verified in full; the cache lives in
 ``app.extensions`` so another app (another secret) never sees it.
+
+Why a private method: flask-jwt-extended has no public hook around decoding
+(``decode_key_loader`` only chooses the key; verification still runs). Every
+decode of the library -- ``verify_jwt_in_request`` and ``decode_token`` --
+goes through ``JWTManager._decode_jwt_from_config(encoded_token, csrf_value,
+allow_expired)``, so that one method is overridden here and nowhere else.
+tests/accounts/test_jwt_adapter.py fails if the method disappears, changes
+its parameters, or stops being the path ``verify_jwt_in_request`` takes; on
+such an upgrade, fix this module (or drop the cache: the library's own path
+is always correct, just slower).
 """
 
 from __future__ import annotations

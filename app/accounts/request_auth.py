@@ -52,6 +52,7 @@ from httpkit.errors import APIError, error_response
 STATE_ATTR = "alpine.auth"
 COUNT_QUOTA_ATTR = "alpine.count_quota"
 QUOTA_ATTR = "alpine.quota"
+CALLER_ATTR = "alpine.caller"
 
 
 def _get(name):
@@ -163,6 +164,24 @@ def _undo_quota(state: AuthState | None) -> None:
     state.quota_count = 0
 
 
+# -- who is the caller ----------------------------------------------------------------
+# Each way of authenticating a request (today: the JWT's user lookup below) ends by
+# recording the caller here, once it is known to be valid and active; whatever needs
+# "who is asking" after that (request metrics, deliveries) asks ``caller()``.
+def set_caller(user: CurrentUser) -> None:
+    _set(CALLER_ATTR, user)
+
+
+def caller() -> CurrentUser | None:
+    """The authenticated caller of this request, or None (anonymous or refused)."""
+    return _get(CALLER_ATTR)
+
+
+def caller_id() -> int | None:
+    user = caller()
+    return user.id if user is not None else None
+
+
 # -- flask-jwt-extended callbacks ------------------------------------------------
 def _unauthorized(status: int, code: str, message: str):
     return error_response(status, code, message, headers={"WWW-Authenticate": f'Bearer error="{code}"'})
@@ -180,9 +199,12 @@ def _register_jwt_callbacks() -> None:
     @jwt.user_lookup_loader
     def _lookup(_header, data):
         user = resolve(data).user
-        if user is not None and not user.is_active:
+        if user is None:
+            return None  # -> UserLookupError -> 401 token_invalid
+        if not user.is_active:
             raise APIError(403, "inactive_user", "This account has been deactivated.")
-        return user  # None -> UserLookupError -> 401 token_invalid
+        set_caller(user)
+        return user
 
     @jwt.unauthorized_loader
     def _missing(_reason):

@@ -239,6 +239,6 @@ def invalidate(user_id: int) -> None:
         pipe.execute()
     except redis_guard.REDIS_ERRORS as exc:
         g = redis_guard.guard()
-        g.breaker.trip(exc)
+        redis_guard.failed(exc)
         g.pending.add_set(generation, token, GEN_TTL)
         g.pending.add_delete(entry)

@@ -176,14 +176,14 @@ class ArgoClient:
         self._lock = threading.Lock()
 
     def _client(self) -> _ProcessClient:
-        app = current_app._get_current_object()
-        client = app.extensions.get(self.EXTENSION_KEY)
+        extensions = current_app.extensions
+        client = extensions.get(self.EXTENSION_KEY)
         if client is None or client.pid != os.getpid():
             with self._lock:
-                client = app.extensions.get(self.EXTENSION_KEY)
+                client = extensions.get(self.EXTENSION_KEY)
                 if client is None or client.pid != os.getpid():
-                    client = _ProcessClient(_Settings.from_config(app.config))
-                    app.extensions[self.EXTENSION_KEY] = client
+                    client = _ProcessClient(_Settings.from_config(current_app.config))
+                    extensions[self.EXTENSION_KEY] = client
         return client
 
     @property

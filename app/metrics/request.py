@@ -37,7 +37,7 @@ import time
 import uuid
 import weakref
 
-from flask import Flask, g, request
+from flask import Flask, g, request, request_started
 from prometheus_client import Counter, Gauge
 from redis.exceptions import RedisError
 
@@ -319,18 +319,10 @@ def _register_atexit() -> None:
 
 
 def _current_user_id() -> int | None:
-    """The verified JWT's user, without triggering a user lookup ourselves."""
-    jwt_user = g.get("_jwt_extended_jwt_user")
-    if jwt_user:
-        user = jwt_user.get("loaded_user")
-        uid = user.get("id") if isinstance(user, dict) else getattr(user, "id", None)
-        if uid is not None:
-            return int(uid)
-    claims = g.get("_jwt_extended_jwt") or {}
-    try:
-        return int(claims.get("sub"))
-    except (TypeError, ValueError):
-        return None
+    """The authenticated caller (decided by app/accounts/request_auth.py), if any."""
+    from app.accounts.request_auth import caller_id
+
+    return caller_id()
 
 
 def init_app(app: Flask) -> None:
@@ -366,18 +358,18 @@ def init_app(app: Flask) -> None:
             int(delivered),
         )
 
-    def _metrics_start():
-        req = request._get_current_object()
-        if req.path not in EXCLUDED_PATHS:
-            req.environ[START_KEY] = time.perf_counter()
+    def _metrics_start(_sender, **_extra):
+        if request.path not in EXCLUDED_PATHS:
+            request.environ[START_KEY] = time.perf_counter()
 
-    # First of all before_request hooks: one that refuses the request (401,
-    # 429 ...) must not keep it from being counted and timed.
-    app.before_request_funcs.setdefault(None, []).insert(0, _metrics_start)
+    # Flask sends request_started before any before_request hook: one that
+    # refuses the request (405, 401, 429 ...) must not keep it from being
+    # counted and timed. weak=False: the receiver is a closure of this app.
+    request_started.connect(_metrics_start, app, weak=False)
 
     @app.after_request
     def _metrics_count(response):
-        req = request._get_current_object()
+        req = request  # the proxy: every attribute read resolves to this request
         start = req.environ.pop(START_KEY, None)
         if start is not None:
             record(req, response.status_code, start)
@@ -386,7 +378,7 @@ def init_app(app: Flask) -> None:
     @app.teardown_request
     def _metrics_count_unhandled(exc):
         # after_request never ran: the request died with an unhandled error.
-        req = request._get_current_object()
+        req = request  # the proxy: every attribute read resolves to this request
         start = req.environ.pop(START_KEY, None)
         if start is not None:
             record(req, 500, start)

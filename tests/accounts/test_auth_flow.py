@@ -298,7 +298,7 @@ def test_openapi_documents_the_accounts_endpoints(client):
 
 
 def test_a_remembered_token_still_expires(auth, client, app):
-    """The verified-token cache (app/accounts/jwt_decode_cache.py) re-checks exp on every use."""
+    """The verified-token cache (app/accounts/jwt_adapter.py) re-checks exp on every use."""
     u = auth.user()
     claims = _claims(u.access)
     claims["exp"] = int(time.time()) + 2

@@ -6,6 +6,8 @@ import pytest
 from flask import g
 from sqlalchemy import select
 
+from app.accounts.request_auth import set_caller
+from app.accounts.user_cache import CurrentUser
 from app.extensions import db
 from app.metrics import keys
 from app.metrics.models import RequestMetricMinute, RollupBatch, SignalDeliveryDaily
@@ -19,7 +21,7 @@ def app(app):
     # A view like the feed's: says how many signals it returned, for the JWT's user.
     @app.get("/_test/deliver/<int:n>")
     def _deliver(n):
-        g._jwt_extended_jwt = {"sub": "7"}
+        set_caller(CurrentUser(7, "u7@example.com", "U", "pro", True, True, False, None, 0))
         g.signals_delivered = n
         return {"delivered": n}
 
