@@ -108,6 +108,14 @@ ENV_SETTINGS = {
     "MAIL_TIMEOUT": ("MAIL_TIMEOUT", float),
     "MAIL_RETRY_BASE_SECONDS": ("MAIL_RETRY_BASE_SECONDS", float),
     "PUBLIC_URL": ("PUBLIC_URL", str),
+    "WEBHOOK_ALLOW_PRIVATE": ("WEBHOOK_ALLOW_PRIVATE", _bool),
+    "WEBHOOK_REQUIRE_HTTPS": ("WEBHOOK_REQUIRE_HTTPS", _bool),
+    "WEBHOOK_TIMEOUT_SECONDS": ("WEBHOOK_TIMEOUT_SECONDS", float),
+    "WEBHOOK_RETRY_BASE_SECONDS": ("WEBHOOK_RETRY_BASE_SECONDS", float),
+    "WEBHOOK_RETRY_MAX_DELAY_SECONDS": ("WEBHOOK_RETRY_MAX_DELAY_SECONDS", float),
+    "WEBHOOK_RETRY_FOR_SECONDS": ("WEBHOOK_RETRY_FOR_SECONDS", float),
+    "WEBHOOK_DISABLE_AFTER_SECONDS": ("WEBHOOK_DISABLE_AFTER_SECONDS", float),
+    "WEBHOOK_DISABLE_MIN_ATTEMPTS": ("WEBHOOK_DISABLE_MIN_ATTEMPTS", int),
 }
 
 _RATE_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
@@ -291,6 +299,24 @@ class MetricsSettings:
     METRICS_QUERY_MAX_DAYS = {"hour": 31, "day": 400}
 
 
+class WebhookSettings:
+    """Push delivery (app/webhooks/): outbound safety, retries, disabling."""
+
+    # None = decided by APP_ENV in finalise(): loopback receivers allowed and
+    # plain http accepted everywhere but production.
+    WEBHOOK_ALLOW_PRIVATE = None
+    WEBHOOK_REQUIRE_HTTPS = None
+    WEBHOOK_TIMEOUT_SECONDS = 5.0  # the whole attempt: connect, send, answer
+    WEBHOOK_RETRY_BASE_SECONDS = 5.0  # first retry after 2.5..5 s, then doubling
+    WEBHOOK_RETRY_MAX_DELAY_SECONDS = 1800.0
+    WEBHOOK_RETRY_FOR_SECONDS = 24 * 3600.0  # a message is given up this long after it was created
+    # An endpoint failing every attempt for this long, with at least this many attempts, is disabled.
+    WEBHOOK_DISABLE_AFTER_SECONDS = 24 * 3600.0
+    WEBHOOK_DISABLE_MIN_ATTEMPTS = 20
+    WEBHOOK_MAX_ENDPOINTS_PER_USER = 5
+    WEBHOOK_SECRET_OVERLAP_SECONDS = 24 * 3600.0  # old secret still signs after a rotation
+
+
 class CelerySettings:
     """Celery: broker and result backend come from REDIS_URL (finalise()); the
     beat schedule lives in workers/schedule.py beside the tasks it names."""
@@ -300,7 +326,7 @@ class CelerySettings:
         "task_acks_late": True,
         "worker_prefetch_multiplier": 1,
         "broker_connection_retry_on_startup": True,
-        "include": ["workers.tasks"],
+        "include": ["workers.tasks", "workers.webhook_tasks"],
     }
 
 
@@ -313,6 +339,7 @@ class Config(
     MetricsSettings,
     MailSettings,
     CelerySettings,
+    WebhookSettings,
 ):
     """Every setting, by concern (the mixins above), and how they are read."""
 
@@ -375,6 +402,13 @@ class Config(
         }
 
         config["REGISTRATION_RATE"] = parse_rate(config["REGISTRATION_RATE_LIMIT"])
+        production = config.get("APP_ENV") == "production"
+        for name, default in (
+            ("WEBHOOK_ALLOW_PRIVATE", not production),
+            ("WEBHOOK_REQUIRE_HTTPS", production),
+        ):
+            if config.get(name) is None:
+                config[name] = default
 
         celery = dict(config["CELERY"])
         celery.setdefault("broker_url", config["REDIS_URL"])

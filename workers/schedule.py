@@ -15,4 +15,6 @@ BEAT_SCHEDULE: dict[str, dict] = {
     "prune-failed-logins": {"task": "accounts.prune_failed_logins", "schedule": 86400.0},
     # Closed minutes of request counters: Redis -> SQL, exactly once (app/metrics/rollup.py).
     "metrics-rollup": {"task": "metrics.rollup", "schedule": 60.0},
+    # Webhook messages whose delivery task was lost (app/webhooks/delivery.py).
+    "webhooks-sweep": {"task": "webhooks.sweep", "schedule": 15.0},
 }
