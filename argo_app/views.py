@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import marshmallow as ma
-from flask import Response, current_app
+from flask import Response, current_app, request
 
 from httpkit.errors import APIError
 from httpkit.parsing import Blueprint
@@ -30,12 +30,19 @@ def latest(limit, offset, premium_only, symbol, min_confidence):
     """Newest signals first, filtered and paged in one SQL query.
 
     premium_only returns only signals with confidence >= 95 (exactly `limit`
-    of them whenever that many exist).
+    of them whenever that many exist). Sends an `ETag`; `If-None-Match` with
+    the current one is answered 304 without a body (cheap polling).
     """
-    payloads = current_app.extensions["argo_store"].latest_payloads(
+    store = current_app.extensions["argo_store"]
+    # The tag is read before the rows: an insert in between makes the body newer
+    # than its tag, so the next poll gets a 200 again (never a stale 304).
+    etag = store.version_tag()
+    if request.if_none_match.contains_weak(etag.strip('"')):
+        return Response(status=304, headers={"ETag": etag})
+    payloads = store.latest_payloads(
         limit=limit, offset=offset, premium_only=premium_only, symbol=symbol, min_confidence=min_confidence
     )
-    return Response("[" + ",".join(payloads) + "]", mimetype="application/json")
+    return Response("[" + ",".join(payloads) + "]", mimetype="application/json", headers={"ETag": etag})
 
 
 @blp.route("/<string:sha256>")
