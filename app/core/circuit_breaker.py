@@ -9,8 +9,11 @@
   Concurrent callers keep being refused while the trial is in flight; a trial
   that never reports back (its thread died) is replaced after ``reset_seconds``.
 
-State is per process (each gunicorn worker learns on its own that Argo is
-down); that is cheap and needs no shared store.
+State is per process (each gunicorn worker learns on its own that its
+upstream is down); that is cheap and needs no shared store. Two upstreams use
+it: Argo (app/feed/argo_client.py: five failures open it for ten seconds) and
+Redis (app/core/redis_guard.py: one failure opens it for
+``REDIS_BREAKER_SECONDS``; callers fall back to SQL or in-process counters).
 """
 
 from __future__ import annotations
@@ -49,6 +52,16 @@ class CircuitBreaker:
         with self._lock:
             return self._state
 
+    def available(self) -> bool:
+        """Would ``allow()`` let a call through now? (A look only: takes no trial slot.)"""
+        with self._lock:
+            if self._state == CLOSED:
+                return True
+            now = self._clock()
+            if self._state == OPEN:
+                return now - self._opened_at >= self.reset_seconds
+            return self._trial_started_at is None or now - self._trial_started_at >= self.reset_seconds
+
     def allow(self) -> bool:
         """May a call go to the upstream now? (Takes the half-open trial slot.)"""
         with self._lock:
@@ -68,6 +81,8 @@ class CircuitBreaker:
             return True
 
     def record_success(self) -> None:
+        if self._state == CLOSED and not self._failures:
+            return  # the common case, on every call: no lock to take
         with self._lock:
             self._failures = 0
             self._trial_started_at = None

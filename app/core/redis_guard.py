@@ -3,11 +3,13 @@
 No request may fail because of Redis. Three tools for that, per process and
 per app (``app.extensions["accounts_redis"]``, so test apps don't share them):
 
-* ``breaker``: after a Redis error, *reads* skip Redis for
-  ``REDIS_BREAKER_SECONDS`` (the callers fall back to SQL or to the in-process
-  counters), so a hung Redis costs one socket timeout per process and window,
-  not one per request. Writes that matter for correctness (cache
-  invalidations, revocations) are always attempted, breaker or not.
+* ``breaker``: the circuit breaker (app/core/circuit_breaker.py) opened by a
+  single Redis error: *reads* skip Redis for ``REDIS_BREAKER_SECONDS`` (the
+  callers fall back to SQL or to the in-process counters), then one trial
+  pipeline tells whether Redis is back. A hung Redis costs one socket timeout
+  per process and window, not one per request. Writes that matter for
+  correctness (cache invalidations, revocations) are always attempted,
+  breaker or not, and a failed one opens it too.
 * ``LocalCounters``: fixed-window counters in process memory (login
   throttling and quotas while Redis is unreachable). Bounded: expired windows
   are pruned, and past ``max_keys`` the oldest window is dropped.
@@ -22,9 +24,10 @@ import logging
 import threading
 import time
 
-from flask import current_app
+from flask import Flask, current_app
 from redis.exceptions import RedisError
 
+from app.core.circuit_breaker import CLOSED, OPEN, CircuitBreaker
 from app.extensions import redis_store
 
 log = logging.getLogger(__name__)
@@ -37,25 +40,14 @@ def client():
     return redis_store.client
 
 
-class Breaker:
-    def __init__(self) -> None:
-        self._open_until = 0.0
+def _breaker(seconds: float) -> CircuitBreaker:
+    def log_change(state: str) -> None:
+        if state == OPEN:
+            log.warning("redis unavailable; using fallbacks for %.1fs", seconds)
+        elif state == CLOSED:
+            log.info("redis reachable again")
 
-    def available(self) -> bool:
-        return time.monotonic() >= self._open_until
-
-    def trip(self, exc: BaseException | None = None) -> None:
-        seconds = float(current_app.config.get("REDIS_BREAKER_SECONDS", 1.0))
-        if self.available():
-            log.warning(
-                "redis unavailable (%s); using fallbacks for %.1fs",
-                exc.__class__.__name__ if exc else "error",
-                seconds,
-            )
-        self._open_until = time.monotonic() + seconds
-
-    def reset(self) -> None:
-        self._open_until = 0.0
+    return CircuitBreaker(1, seconds, on_state_change=log_change)
 
 
 class LocalCounters:
@@ -152,14 +144,14 @@ class PendingWrites:
 
 
 class RedisGuard:
-    def __init__(self) -> None:
-        self.breaker = Breaker()
+    def __init__(self, breaker_seconds: float = 1.0) -> None:
+        self.breaker = _breaker(breaker_seconds)
         self.counters = LocalCounters()
         self.pending = PendingWrites()
 
 
-def init_app(app) -> None:
-    app.extensions["accounts_redis"] = RedisGuard()
+def init_app(app: Flask) -> None:
+    app.extensions["accounts_redis"] = RedisGuard(float(app.config.get("REDIS_BREAKER_SECONDS", 1.0)))
 
 
 def guard() -> RedisGuard:
@@ -174,7 +166,7 @@ def run_pipeline(build) -> list | None:
     """
     g = guard()
     breaker, pending = g.breaker, g.pending
-    if not breaker.available():
+    if not breaker.allow():
         return None
     ops = pending.take() if pending else {}
     try:
@@ -185,9 +177,16 @@ def run_pipeline(build) -> list | None:
         results = pipe.execute()
     except REDIS_ERRORS as exc:
         pending.restore(ops)
-        breaker.trip(exc)
+        failed(exc)
         return None
+    breaker.record_success()
     return results[skip:]
+
+
+def failed(exc: BaseException) -> None:
+    """A Redis call failed: open the breaker (reads use the fallbacks for a while)."""
+    log.debug("redis call failed: %s", exc.__class__.__name__)
+    guard().breaker.record_failure()
 
 
 def write(key: str, op: str, value: bytes | None = None, ttl: int | None = None) -> bool:
@@ -200,7 +199,7 @@ def write(key: str, op: str, value: bytes | None = None, ttl: int | None = None)
             client().set(key, value, ex=ttl)
         return True
     except REDIS_ERRORS as exc:
-        g.breaker.trip(exc)
+        failed(exc)
         if op == "delete":
             g.pending.add_delete(key)
         else:

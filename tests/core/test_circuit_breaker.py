@@ -82,3 +82,16 @@ def test_concurrent_callers_get_one_trial():
 def test_rejects_a_zero_threshold():
     with pytest.raises(ValueError):
         CircuitBreaker(0, 1.0)
+
+
+def test_available_looks_without_taking_the_trial():
+    clock = Clock()
+    breaker = CircuitBreaker(1, 5.0, clock=clock)
+    breaker.record_failure()
+    assert not breaker.available()
+    clock.now += 5.0
+    assert breaker.available() and breaker.available()  # looking twice takes nothing
+    assert breaker.allow()  # the trial
+    assert not breaker.available() and not breaker.allow()
+    breaker.record_success()
+    assert breaker.available() and breaker.state == CLOSED
