@@ -23,6 +23,7 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime
 
 from flask import current_app
@@ -90,15 +91,16 @@ def _reason(raw, roundtrip: bool = True) -> str | None:
     return None
 
 
-def check(raw, source: str, stored: frozenset | set = frozenset()) -> dict | None:
+def check(raw, source: str, stored: AbstractSet[str] = frozenset()) -> dict | None:
     """The signal with exactly the Signal fields, or None (logged and counted).
 
     ``stored``: sha256s known to be in the local copy already (cheaper check)."""
-    reason = _reason(raw, roundtrip=not (isinstance(raw, dict) and raw.get("sha256") in stored))
+    sha = raw.get("sha256") if isinstance(raw, dict) else None
+    # Only a string is looked up: a list or object would raise (unhashable); _reason rejects it.
+    reason = _reason(raw, roundtrip=not (isinstance(sha, str) and sha in stored))
     if reason is None:
         return {name: raw[name] for name in SIGNAL_FIELDS}
     SIGNALS_REJECTED.labels(reason, source).inc()
-    sha = raw.get("sha256") if isinstance(raw, dict) else None
     log.warning("rejected signal from argo (%s, source=%s, sha256=%.64s)", reason, source, sha)
     return None
 
@@ -107,10 +109,14 @@ def accept_many(raws: Iterable, source: str, *, use_recent: bool = False) -> lis
     """The valid, verified signals of ``raws`` (the rest rejected and counted).
     ``use_recent``: skip the render-back check for sha256s this process stored."""
     raws = list(raws)
-    stored = (
-        _recent().known(r.get("sha256") for r in raws if isinstance(r, dict)) if use_recent else frozenset()
-    )
+    stored: AbstractSet[str] = _recent().known(_string_sha256s(raws)) if use_recent else frozenset()
     return [s for s in (check(raw, source, stored) for raw in raws) if s is not None]
+
+
+def _string_sha256s(raws: list) -> list[str]:
+    """The sha256s that are strings (anything else is rejected by check(), and a
+    list or object would raise in a set lookup)."""
+    return [r["sha256"] for r in raws if isinstance(r, dict) and isinstance(r.get("sha256"), str)]
 
 
 # -- row <-> signal ------------------------------------------------------------
