@@ -65,11 +65,12 @@ def register_blueprints(app: Flask) -> None:
     from app.core import health
     from app.extensions import api
     from app.feed import views as feed_views
+    from app.webhooks import views as webhook_views
     from httpkit import docs as http_docs
 
     app.register_blueprint(health.blp)  # plain Flask: not part of the API document
     http_docs.init_app(app)  # /docs/assets/: Swagger UI's files, served locally
-    for module in (auth_views, user_views, feed_views, admin):
+    for module in (auth_views, user_views, feed_views, admin, webhook_views):
         api.register_blueprint(module.blp)
 
 
