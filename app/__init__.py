@@ -33,7 +33,7 @@ def configure_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from app import metrics, models  # noqa: F401  (models: the schema, for Alembic)
+    from app import mail, metrics, models  # noqa: F401  (models: the schema, for Alembic)
     from app.accounts import request_auth
     from app.core import database, sessions
     from app.core.celery_app import celery_init_app
@@ -53,6 +53,7 @@ def register_extensions(app: Flask) -> None:
     sessions.init_app(app)
     http_security.init_app(app)
     celery_init_app(app)
+    mail.init_app(app)  # Flask-Mailman (app/mail/): used by the Celery tasks that send account mail
     # Made-up methods become OTHER and get 405. Before metrics.init_app, whose
     # request timer goes in front of this hook so the 405s are counted too.
     http_methods.init_app(app)
@@ -61,16 +62,17 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app import admin
-    from app.accounts import auth_views, user_views
+    from app.accounts import auth_views, email_views, user_views  # noqa: F401  (email_views: routes on auth's blp)
     from app.core import health
     from app.extensions import api
     from app.feed import views as feed_views
+    from app.usage import views as usage_views
     from app.webhooks import views as webhook_views
     from httpkit import docs as http_docs
 
     app.register_blueprint(health.blp)  # plain Flask: not part of the API document
     http_docs.init_app(app)  # /docs/assets/: Swagger UI's files, served locally
-    for module in (auth_views, user_views, feed_views, admin, webhook_views):
+    for module in (auth_views, user_views, usage_views, feed_views, admin, webhook_views):
         api.register_blueprint(module.blp)
 
 

@@ -17,4 +17,8 @@ BEAT_SCHEDULE: dict[str, dict] = {
     "metrics-rollup": {"task": "metrics.rollup", "schedule": 60.0},
     # Webhook messages whose delivery task was lost (app/webhooks/delivery.py).
     "webhooks-sweep": {"task": "webhooks.sweep", "schedule": 15.0},
+    # Account mail whose task never reached the broker (Redis was down) (app/accounts/mail_outbox.py).
+    "mail-sweep": {"task": "mail.sweep", "schedule": 60.0},
+    # Per-user feed counts of today and yesterday: quota counters -> SQL (app/usage/snapshot.py).
+    "usage-snapshot": {"task": "usage.snapshot", "schedule": 600.0},
 }

@@ -47,3 +47,40 @@ def sync_signals(max_pages: int | None = None) -> dict:
         return run_sync(max_pages=max_pages).as_dict()
     except ArgoUnavailable as exc:
         return {"error": "upstream_unavailable", "reason": exc.reason}
+
+
+@shared_task(name="mail.deliver", bind=True, max_retries=None)
+def deliver_account_mail(self, mail_id: int) -> str:
+    """One queued account mail (verification, reset) -> SMTP; retried with backoff.
+
+    The retry count is ours (MAIL_MAX_RETRIES), then the row is settled as gave_up.
+    """
+    from flask import current_app
+
+    from app.accounts import mail_outbox
+
+    try:
+        return mail_outbox.deliver(mail_id)
+    except mail_outbox.MailNotSent as exc:
+        if self.request.retries >= int(current_app.config["MAIL_MAX_RETRIES"]):
+            mail_outbox.give_up(mail_id)
+            return "gave_up"
+        countdown = mail_outbox.retry_delay(self.request.retries)
+        mail_outbox.retry_scheduled(mail_id, countdown)
+        raise self.retry(exc=exc, countdown=countdown) from None
+
+
+@shared_task(name="mail.sweep")
+def sweep_account_mail() -> int:
+    """Beat, every minute: queue account mail whose task never reached the broker."""
+    from app.accounts.mail_outbox import sweep
+
+    return sweep()
+
+
+@shared_task(name="usage.snapshot")
+def snapshot_feed_usage() -> int:
+    """Beat, every 10 min: today's and yesterday's per-user feed counts, Redis -> SQL."""
+    from app.usage.snapshot import snapshot
+
+    return snapshot()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import request
 from flask_jwt_extended import current_user, get_jwt, jwt_required
 
-from app.accounts import login_throttle, registration_throttle, tokens
+from app.accounts import email_flows, login_throttle, registration_throttle, tokens
 from app.accounts import users as user_service
 from app.accounts.schemas import AccessTokenSchema, LoginSchema, RegisterSchema, TokenPairSchema, UserSchema
 from httpkit.errors import APIError, Blueprint
@@ -34,11 +34,13 @@ def register(body):
             "Too many registrations from this address; try again later.", decision.retry_after, decision.scope
         )
     try:
-        return user_service.create_user(body["email"], body["password"], body["full_name"])
+        user = user_service.create_user(body["email"], body["password"], body["full_name"])
     except user_service.AccountError as exc:
         if exc.status == 422:  # nothing created, and no address probed: not counted
             registration_throttle.give_back(ip)
         raise
+    email_flows.send_verification(user)  # queued for a Celery worker: SMTP never delays this answer
+    return user
 
 
 @blp.post("/login")

@@ -225,6 +225,20 @@ def _set_password(user: User, password: str, field: str = "password") -> None:
     user.token_version = (user.token_version or 1) + 1
 
 
+# -- account mail (app/accounts/email_flows.py) --------------------------------
+def mark_verified(user: User) -> None:
+    """Email confirmed by its link; commits with the caller's use of the token."""
+    user.is_verified = True
+    _commit(user.id)
+
+
+def set_new_password(user: User, password: str) -> None:
+    """Password reset by its link: bumps token_version (every older token is refused);
+    commits with the caller's use of the token."""
+    _set_password(user, password, field="new_password")
+    _commit(user.id)
+
+
 # -- admin and operator changes ----------------------------------------------
 def _snapshot(user: User) -> dict:
     return {f: getattr(user, f) for f in ADMIN_FIELDS}
