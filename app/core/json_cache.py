@@ -60,4 +60,6 @@ class JSONRedisSerializer(BaseSerializer):
 class JSONRedisCache(RedisCache):
     """Flask-Caching's ``RedisCache`` storing JSON instead of pickles."""
 
-    serializer = JSONRedisSerializer()
+    # cachelib leaves the attribute unannotated, so mypy takes its pickle
+    # RedisSerializer as the type; RedisCache only calls dumps/loads, which this has.
+    serializer = JSONRedisSerializer()  # type: ignore[assignment]
