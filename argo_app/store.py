@@ -72,7 +72,8 @@ def build_latest_query(
     (the caller appends those two values). The premium threshold is written as
     a literal so SQLite can use the partial index; any user value is bound.
     """
-    where, params = [], []
+    where: list[str] = []
+    params: list[str | float] = []
     if symbol:
         where.append("symbol = ?")
         params.append(symbol)
