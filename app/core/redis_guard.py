@@ -190,7 +190,11 @@ def failed(exc: BaseException) -> None:
 
 
 def write(key: str, op: str, value: bytes | None = None, ttl: int | None = None) -> bool:
-    """A write that must land (invalidation / revocation): always tried, queued on failure."""
+    """A write that must land (invalidation / revocation): always tried, queued on failure.
+
+    ``op`` is ``"delete"``, or ``"set"`` with both ``value`` and ``ttl``."""
+    if op != "delete" and (value is None or ttl is None):
+        raise ValueError("a set that must land needs a value and a ttl")
     g = guard()
     try:
         if op == "delete":
@@ -200,7 +204,7 @@ def write(key: str, op: str, value: bytes | None = None, ttl: int | None = None)
         return True
     except REDIS_ERRORS as exc:
         failed(exc)
-        if op == "delete":
+        if op == "delete" or value is None or ttl is None:
             g.pending.add_delete(key)
         else:
             g.pending.add_set(key, value, ttl)
