@@ -34,6 +34,7 @@ def configure_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from app import mail, metrics, models  # noqa: F401  (models: the schema, for Alembic)
+    from app import keys
     from app.accounts import request_auth
     from app.core import database, sessions
     from app.core.celery_app import celery_init_app
@@ -50,6 +51,7 @@ def register_extensions(app: Flask) -> None:
     redis_store.init_app(app)
     api.init_app(app)
     request_auth.init_app(app)  # JWT callbacks, one Redis pipeline per request
+    keys.init_app(app)  # API keys: an app-level before_request, ahead of every blueprint's
     sessions.init_app(app)
     http_security.init_app(app)
     celery_init_app(app)
@@ -66,13 +68,14 @@ def register_blueprints(app: Flask) -> None:
     from app.core import health
     from app.extensions import api
     from app.feed import views as feed_views
+    from app.keys import views as key_views
     from app.usage import views as usage_views
     from app.webhooks import views as webhook_views
     from httpkit import docs as http_docs
 
     app.register_blueprint(health.blp)  # plain Flask: not part of the API document
     http_docs.init_app(app)  # /docs/assets/: Swagger UI's files, served locally
-    for module in (auth_views, user_views, usage_views, feed_views, admin, webhook_views):
+    for module in (auth_views, user_views, usage_views, feed_views, admin, webhook_views, key_views):
         api.register_blueprint(module.blp)
 
 
