@@ -62,6 +62,6 @@ def worker_exit(server, worker):
     # Last flush of the in-memory request counters on a clean worker exit.
     import sys
 
-    request_metrics = sys.modules.get("app.metrics.request")
-    if request_metrics is not None:
-        request_metrics.flush_all()
+    flusher = sys.modules.get("app.metrics.flusher")  # loaded only where Alpine counts requests
+    if flusher is not None:
+        flusher.flush_all()

@@ -67,7 +67,7 @@ def pytest_sessionstart(session):
 def pytest_sessionfinish(session, exitstatus):
     # The suite's apps' unflushed request counters (some pointing at Redis
     # servers tests already stopped) must not be flushed at interpreter exit.
-    from app.metrics.request import discard_all
+    from app.metrics.flusher import discard_all
 
     discard_all()
 
