@@ -45,6 +45,7 @@ from app.accounts.user_cache import USER_CACHE_LOOKUPS, CurrentUser
 from app.core import redis_guard
 from app.extensions import jwt
 from app.feed import quotas
+from app.keys.auth import is_key_claims
 from httpkit.errors import APIError, error_response
 
 # Per-request state lives in the WSGI environ, not flask.g: g belongs to the
@@ -147,7 +148,8 @@ def resolve(jwt_data: dict) -> AuthState:
         if fills:
             redis_guard.run_pipeline(lambda pipe: [fill(pipe) for fill in fills])
     state.user = CurrentUser.from_dict(data) if data else None
-    if state.user is not None and state.user.token_version != jwt_data["tv"]:
+    # An API key's internal token (app/keys/auth.py) is not bound to the password.
+    if state.user is not None and state.user.token_version != jwt_data["tv"] and not is_key_claims(jwt_data):
         state.revoked = True  # the password changed after this token was issued
     _set(STATE_ATTR, state)
     return state
@@ -221,7 +223,9 @@ def _register_jwt_callbacks() -> None:
         return _unauthorized(401, "token_expired", "The token has expired.")
 
     @jwt.revoked_token_loader
-    def _revoked(_header, _data):
+    def _revoked(_header, data):
+        if is_key_claims(data):  # a revoked API key is answered like an unknown one
+            return _unauthorized(401, "token_invalid", "The API key is invalid or has been revoked.")
         return _unauthorized(401, "token_revoked", "The token has been revoked.")
 
     @jwt.needs_fresh_token_loader
