@@ -116,6 +116,8 @@ ENV_SETTINGS = {
     "WEBHOOK_RETRY_FOR_SECONDS": ("WEBHOOK_RETRY_FOR_SECONDS", float),
     "WEBHOOK_DISABLE_AFTER_SECONDS": ("WEBHOOK_DISABLE_AFTER_SECONDS", float),
     "WEBHOOK_DISABLE_MIN_ATTEMPTS": ("WEBHOOK_DISABLE_MIN_ATTEMPTS", int),
+    "WEBHOOK_LEASE_MARGIN_SECONDS": ("WEBHOOK_LEASE_MARGIN_SECONDS", float),
+    "WEBHOOK_SWEEP_GRACE_SECONDS": ("WEBHOOK_SWEEP_GRACE_SECONDS", float),
 }
 
 _RATE_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
@@ -315,6 +317,10 @@ class WebhookSettings:
     WEBHOOK_DISABLE_MIN_ATTEMPTS = 20
     WEBHOOK_MAX_ENDPOINTS_PER_USER = 5
     WEBHOOK_SECRET_OVERLAP_SECONDS = 24 * 3600.0  # old secret still signs after a rotation
+    # A worker's claim on an attempt lasts the timeout plus this; a claim left by
+    # a killed worker expires, then the sweeper re-sends messages overdue by the grace.
+    WEBHOOK_LEASE_MARGIN_SECONDS = 30.0
+    WEBHOOK_SWEEP_GRACE_SECONDS = 10.0
 
 
 class CelerySettings:

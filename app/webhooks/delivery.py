@@ -32,9 +32,7 @@ from app.webhooks.models import DELIVERED, FAILED, PENDING, WebhookDelivery, Web
 
 log = logging.getLogger(__name__)
 
-LEASE_MARGIN_SECONDS = 30.0
 EARLY_TOLERANCE_SECONDS = 1.0  # a countdown task may fire a little early
-SWEEP_GRACE_SECONDS = 10.0
 SWEEP_BATCH = 500
 
 
@@ -45,6 +43,10 @@ def backoff_seconds(attempts: int, config) -> float:
     cap = float(config["WEBHOOK_RETRY_MAX_DELAY_SECONDS"])
     delay = min(cap, base * (2 ** min(max(attempts - 1, 0), 30)))
     return delay * random.uniform(0.5, 1.0)
+
+
+def lease_seconds(config) -> float:
+    return float(config["WEBHOOK_TIMEOUT_SECONDS"]) + float(config["WEBHOOK_LEASE_MARGIN_SECONDS"])
 
 
 def _claim(message_id: int, now, lease_seconds: float) -> bool:
@@ -83,7 +85,7 @@ def attempt(message_id: int) -> str:
     """Try to deliver one message now. Returns what happened (for logs and tests)."""
     config = current_app.config
     now = utcnow()
-    if not _claim(message_id, now, float(config["WEBHOOK_TIMEOUT_SECONDS"]) + LEASE_MARGIN_SECONDS):
+    if not _claim(message_id, now, lease_seconds(config)):
         return "not_due"  # delivered, given up, not due yet, or another worker has it
     message = db.session.get(WebhookMessage, message_id)
     endpoint = db.session.get(WebhookEndpoint, message.endpoint_id) if message else None
@@ -180,10 +182,10 @@ def _count_failure(endpoint_id: int, now) -> None:
 
 
 def sweep() -> int:
-    """Publish again every pending message overdue by SWEEP_GRACE_SECONDS and not
+    """Publish again every pending message overdue by WEBHOOK_SWEEP_GRACE_SECONDS and not
     claimed: their task was lost. Duplicates are harmless (the claim decides)."""
     now = utcnow()
-    overdue = now - timedelta(seconds=SWEEP_GRACE_SECONDS)
+    overdue = now - timedelta(seconds=float(current_app.config["WEBHOOK_SWEEP_GRACE_SECONDS"]))
     ids = list(
         db.session.execute(
             select(WebhookMessage.id)
