@@ -104,6 +104,7 @@ class _ScrapeMixin:
     """Build each scrape's registry: the process (or multiprocess) metrics + our collectors."""
 
     extra_collectors: list
+    registry: CollectorRegistry  # PrometheusMetrics's, for this app's flask_http_* metrics
 
     def generate_metrics(self, accept_header=None, names=None):
         from prometheus_flask_exporter import choose_encoder
@@ -116,10 +117,13 @@ class _ScrapeMixin:
             registry.register(_Proxy(self.registry))  # this app's flask_http_* metrics
         for collector in self.extra_collectors:
             registry.register(collector)
+        scraped = registry
         if names:
-            registry = registry.restricted_registry(names)
+            # A RestrictedRegistry is used as a Collector (it has collect()), which
+            # prometheus_client's hints do not declare.
+            scraped = registry.restricted_registry(names)  # type: ignore[assignment]
         generate_latest, content_type = choose_encoder(accept_header)
-        return generate_latest(registry).decode("utf-8"), content_type
+        return generate_latest(scraped).decode("utf-8"), content_type
 
 
 class _PlainMetrics(_ScrapeMixin, PrometheusMetrics):

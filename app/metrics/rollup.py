@@ -130,7 +130,7 @@ def run_rollup(include_open: bool = False) -> RollupResult:
     client = redis_store.client
     result = RollupResult()
     # Orphans of a rollup that died after claiming come first.
-    pkeys = [k.decode() for k in client.smembers(keys.PROCESSING_SET)]
+    pkeys = [k.decode() if isinstance(k, bytes) else k for k in client.smembers(keys.PROCESSING_SET)]
     pkeys += _claim_closed_minutes(client, include_open)
     _pause("after_claim")
     for pkey in sorted(set(pkeys)):
@@ -145,6 +145,7 @@ def run_rollup(include_open: bool = False) -> RollupResult:
 
 
 def _claim_closed_minutes(client, include_open: bool) -> list[str]:
+    last: str | int
     if include_open:
         last = "+inf"
     else:
