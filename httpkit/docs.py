@@ -14,7 +14,7 @@ import base64
 import hashlib
 import re
 
-from flask import Blueprint, Flask, abort, send_from_directory
+from flask import Blueprint, Flask, Response, abort, send_from_directory
 
 DOCS_PATH = "/docs"
 ASSETS_URL = "/docs/assets/"
@@ -57,10 +57,16 @@ def init_app(app: Flask) -> None:
     blp = Blueprint("docs_assets", __name__)
 
     @blp.get(ASSETS_URL + "<name>")
-    def docs_asset(name: str):
+    def docs_asset(name: str) -> Response:
         if name not in ASSETS:
             abort(404)
         return send_from_directory(folder, name, max_age=ASSET_MAX_AGE)
+
+    # Browsers ask every origin for /favicon.ico; the docs page names none, and a
+    # 404 there is an error in its console.
+    @blp.get("/favicon.ico")
+    def favicon() -> Response:
+        return send_from_directory(folder, "favicon-32x32.png", max_age=ASSET_MAX_AGE, mimetype="image/png")
 
     app.register_blueprint(blp)
 
