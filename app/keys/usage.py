@@ -26,7 +26,7 @@ import logging
 import threading
 import time
 import weakref
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from flask import Flask, current_app
 
@@ -73,8 +73,7 @@ class KeyUsage:
     def due(self, interval: float) -> bool:
         return time.monotonic() - self.last_flush >= interval
 
-    def pending_today(self, key_ids: list[int]) -> dict[int, int]:
-        day = utc_day()
+    def pending_on(self, day: str, key_ids: list[int]) -> dict[int, int]:
         with self.lock:
             return {k: self.pending.get((day, k), 0) for k in key_ids}
 
@@ -143,14 +142,25 @@ def flush() -> None:
     _usage().flush()
 
 
-def requests_today(key_ids: list[int]) -> dict[int, int]:
-    """Today's requests per key (UTC): Redis plus this process's unsent counts."""
+def counts(key_ids: list[int], day: date) -> dict[int, int]:
+    """Requests per key on ``day`` (UTC): Redis plus this process's unsent counts."""
     if not key_ids:
         return {}
-    local = _usage().pending_today(key_ids)
-    res = redis_guard.run_pipeline(lambda pipe: pipe.hmget(day_key(utc_day()), [str(k) for k in key_ids]))
+    local = _usage().pending_on(day.isoformat(), key_ids)
+    res = redis_guard.run_pipeline(
+        lambda pipe: pipe.hmget(day_key(day.isoformat()), [str(k) for k in key_ids])
+    )
     stored = res[0] if res is not None else [None] * len(key_ids)
     return {k: int(v or 0) + local[k] for k, v in zip(key_ids, stored, strict=True)}
+
+
+def requests_today(user_id: int, day: date) -> list[dict]:
+    """The usage report's ``keys``: the user's live keys and their requests on ``day``."""
+    from app.keys import service
+
+    rows = service.list_keys(user_id)
+    by_key = counts([row.id for row in rows], day)
+    return [{"id": row.id, "name": row.name, "requests_today": by_key[row.id]} for row in rows]
 
 
 _instances: weakref.WeakSet[KeyUsage] = weakref.WeakSet()
