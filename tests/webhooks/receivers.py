@@ -1,8 +1,9 @@
 """Real HTTP receivers on loopback ports for the webhook tests.
 
 ``Receiver(status=200)`` records every request (headers, body, arrival time)
-and answers ``status`` (or ``redirect_to`` as a 302 Location); ``status`` can
-be changed while it runs (a receiver that fails, then recovers).
+and answers ``status`` (or ``redirect_to`` as a 302 Location); ``fail_first``
+requests get a 500 first and ``status`` can be changed while it runs (a
+receiver that fails, then recovers); ``hang_first`` holds the first answer.
 """
 
 from __future__ import annotations
@@ -13,9 +14,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Receiver:
-    def __init__(self, status: int = 200, redirect_to: str | None = None):
+    def __init__(
+        self, status: int = 200, redirect_to: str | None = None, fail_first: int = 0, hang_first: float = 0.0
+    ):
         self.status = status
         self.redirect_to = redirect_to
+        self.fail_first = fail_first  # answer 500 to this many requests first
+        self.hang_first = hang_first  # the first request waits this long before its answer
         self.requests: list[dict] = []
         self._lock = threading.Lock()
         receiver = self
@@ -25,6 +30,7 @@ class Receiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 with receiver._lock:
+                    n = len(receiver.requests)
                     receiver.requests.append(
                         {
                             "path": self.path,
@@ -33,11 +39,13 @@ class Receiver:
                             "at": time.time(),
                         }
                     )
+                if n == 0 and receiver.hang_first:
+                    time.sleep(receiver.hang_first)
                 if receiver.redirect_to:
                     self.send_response(302)
                     self.send_header("Location", receiver.redirect_to)
                 else:
-                    self.send_response(receiver.status)
+                    self.send_response(500 if n < receiver.fail_first else receiver.status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"ok")
