@@ -16,11 +16,12 @@ import marshmallow as ma
 from flask import Request
 
 from httpkit import errors as http_errors
+from httpkit.strict_parser import JSONObjectParser
 
 MAX_ENTRIES = 1024
 
 
-class CachingQueryParser(http_errors.JSONObjectParser):
+class CachingQueryParser(JSONObjectParser):
     """The shared parser (stricter bodies and query strings), plus the memo."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
