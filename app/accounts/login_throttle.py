@@ -38,6 +38,7 @@ from sqlalchemy import delete, func, select, update
 from app.accounts import throttle
 from app.accounts.security_models import FailedLogin, LoginLock
 from app.accounts.throttle import Decision, Limit
+from app.core.database import rows_affected
 from app.extensions import db
 
 RETENTION_DAYS = 90
@@ -167,11 +168,13 @@ def unlock(email: str, user_id: int | None = None) -> int:
     if user_id is not None:
         keys += [_password_key(user_id, ip) for ip in ips]
     throttle.reset(keys)
-    lifted = db.session.execute(
-        update(LoginLock)
-        .where(LoginLock.email == email, LoginLock.locked_until > now)
-        .values(locked_until=now)
-    ).rowcount
+    lifted = rows_affected(
+        db.session.execute(
+            update(LoginLock)
+            .where(LoginLock.email == email, LoginLock.locked_until > now)
+            .values(locked_until=now)
+        )
+    )
     db.session.commit()
     return int(lifted or 0)
 
@@ -179,8 +182,8 @@ def unlock(email: str, user_id: int | None = None) -> int:
 def prune_failed_logins(days: int = RETENTION_DAYS, now: datetime | None = None) -> int:
     """Delete failed-login rows (and lock rows that ended) older than ``days``; returns rows deleted."""
     cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
-    failed = db.session.execute(delete(FailedLogin).where(FailedLogin.at < cutoff)).rowcount
-    locks = db.session.execute(delete(LoginLock).where(LoginLock.locked_until < cutoff)).rowcount
+    failed = rows_affected(db.session.execute(delete(FailedLogin).where(FailedLogin.at < cutoff)))
+    locks = rows_affected(db.session.execute(delete(LoginLock).where(LoginLock.locked_until < cutoff)))
     db.session.commit()
     return int(failed or 0) + int(locks or 0)
 

@@ -25,6 +25,7 @@ from app.accounts import users as user_service
 from app.accounts.mail_models import RESET, VERIFY, AccountMail
 from app.accounts.models import User
 from app.core import redis_guard
+from app.core.database import rows_affected
 from app.core.sqlbase import utcnow
 from app.extensions import db
 from app.mail import service as mail_service
@@ -98,7 +99,7 @@ def _claim(mail_id: int) -> AccountMail | None:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    if result.rowcount != 1:
+    if rows_affected(result) != 1:
         return None
     return db.session.get(AccountMail, mail_id)
 
@@ -132,7 +133,9 @@ def deliver(mail_id: int) -> str:
 
     config = current_app.config
     seconds = int(
-        config["EMAIL_VERIFY_TOKEN_SECONDS"] if row.purpose == VERIFY else config["PASSWORD_RESET_TOKEN_SECONDS"]
+        config["EMAIL_VERIFY_TOKEN_SECONDS"]
+        if row.purpose == VERIFY
+        else config["PASSWORD_RESET_TOKEN_SECONDS"]
     )
     token = email_tokens.new_token()
     row.user_id = user.id

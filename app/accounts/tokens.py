@@ -50,6 +50,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.accounts.security_models import RevokedToken
 from app.core import redis_guard
+from app.core.database import rows_affected
 from app.extensions import db
 
 REVOKED, NOT_REVOKED = b"1", b"0"
@@ -125,4 +126,4 @@ def prune_expired(now: datetime | None = None) -> int:
     now = now or datetime.now(UTC)
     result = db.session.execute(delete(RevokedToken).where(RevokedToken.expires_at <= now))
     db.session.commit()
-    return result.rowcount or 0
+    return rows_affected(result)

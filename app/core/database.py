@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
+from typing import Any, cast
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import CursorResult, Result, event
 
 from app.extensions import db
 from instance_files import private_file
@@ -29,6 +30,14 @@ def session_scope():
     except BaseException:
         db.session.rollback()
         raise
+
+
+def rows_affected(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched.
+
+    ``Session.execute`` is typed as returning a ``Result``; for those statements
+    (without RETURNING) it is a ``CursorResult``, which carries the count."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def _enable_sqlite_pragmas(dbapi_connection, _record):
