@@ -14,8 +14,10 @@ under ``instance/`` (0600), never a constant in the source.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from instance_files import instance_dir, instance_secret
 from secret_strength import secret_problem
@@ -57,7 +59,7 @@ def normalise_database_url(url: str) -> str:
 
 # Environment variable -> (config key, type). Read when an app is built, not
 # at import, so a process (or a test) that sets them later is honoured.
-ENV_SETTINGS = {
+ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "INSTANCE_DIR": ("INSTANCE_DIR", str),
     "SECRET_KEY": ("SECRET_KEY", str),
     "JWT_SECRET_KEY": ("JWT_SECRET_KEY", str),
