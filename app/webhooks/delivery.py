@@ -24,6 +24,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
+from app.core.database import rows_affected
 from app.core.sqlbase import utcnow
 from app.extensions import db
 from app.webhooks import analytics, queue, sender, signing, ssrf
@@ -62,7 +63,7 @@ def _claim(message_id: int, now, lease_seconds: float) -> bool:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    return result.rowcount == 1
+    return rows_affected(result) == 1
 
 
 def _signing_secrets(endpoint: WebhookEndpoint, now) -> list[str]:
@@ -177,7 +178,7 @@ def _count_failure(endpoint_id: int, now) -> None:
         .values(is_active=False, disabled_reason="failing")
         .execution_options(synchronize_session=False)
     )
-    if disabled.rowcount:
+    if rows_affected(disabled):
         log.warning("webhooks: endpoint %s disabled after failing attempts", endpoint_id)
 
 
