@@ -67,6 +67,7 @@ def login(body):
         login_throttle.login_failed(email, ip, decision, reason="inactive_user")
         raise APIError(403, "inactive_user", "This account has been deactivated.")
     login_throttle.login_succeeded(email, ip, decision)
+    user_service.record_login(user.id)
     return tokens.issue_tokens(user)
 
 

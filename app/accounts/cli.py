@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from app.accounts import user_report
 from app.accounts import users as user_service
 from app.accounts.tiers import DEFAULT_TIER, TIER_NAMES
 
@@ -74,6 +75,18 @@ def unlock(email: str) -> None:
     except user_service.AccountError as exc:
         _fail(exc)
     click.echo(f"{user_service.normalise_email(email)}: unlocked ({lifted} lock(s) lifted)")
+
+
+@users.command("show")
+@click.argument("email")
+def show(email: str) -> None:
+    """Show one user: tier, active, admin, lockouts, last login and API key counts."""
+    try:
+        user = user_service.require_by_email(email)
+    except user_service.AccountError as exc:
+        _fail(exc)
+    for label, value in user_report.report(user):
+        click.echo(f"{label + ':':<12} {value}")
 
 
 @users.command("list")

@@ -27,6 +27,9 @@ class User(db.Model):
     token_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # Each successful password login (users.record_login); operators see it in
+    # `flask users show`. Not a public field: not in the API nor the user cache.
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     # The public fields: what the API returns and what the user cache holds.
     # The password hash is deliberately not among them.

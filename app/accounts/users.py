@@ -14,16 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts import login_throttle, user_cache
 from app.accounts.models import User
 from app.accounts.passwords import passwords
-from app.accounts.rules import (  # re-exported: callers know them as users.<name>
-    AccountError as AccountError,
-)
 from app.accounts.rules import (
+    AccountError,
     EmailTaken,
     SelfLockout,
     Throttled,
@@ -35,7 +33,10 @@ from app.accounts.rules import (
 )
 from app.accounts.security_models import AuditLog
 from app.accounts.tiers import DEFAULT_TIER
+from app.core.sqlbase import utcnow
 from app.extensions import db
+
+__all__ = ["AccountError"]  # callers (views, CLI) catch it as users.AccountError
 
 # Fields an admin may change, and what the audit log records.
 ADMIN_FIELDS = ("tier", "is_active", "is_admin")
@@ -221,6 +222,15 @@ def _apply(user: User, changes: dict, actor: Actor, action: str) -> User:
         )
     _commit(user.id)
     return user
+
+
+def record_login(user_id: int) -> None:
+    """Stamp ``last_login_at``: one UPDATE of that column alone (``updated_at`` is kept, and
+    no cached field changes, so the user's cache entry stays valid)."""
+    db.session.execute(
+        update(User).where(User.id == user_id).values(last_login_at=utcnow(), updated_at=User.updated_at)
+    )
+    db.session.commit()
 
 
 def require_by_email(email: str) -> User:
