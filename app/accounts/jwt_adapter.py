@@ -57,7 +57,7 @@ class CachingJWTManager(JWTManager):
 
     def _decode_jwt_from_config(self, encoded_token, csrf_value=None, allow_expired=False):
         cache = self._cache() if (csrf_value is None and not allow_expired) else None
-        key = hashlib.sha256(encoded_token.encode()).digest() if cache is not None else None
+        key = hashlib.sha256(encoded_token.encode()).digest() if cache is not None else b""
         if cache is not None:
             with cache.lock:
                 hit = cache.data.get(key)
