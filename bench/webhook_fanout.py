@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=16, help="worker threads")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)  # before create_app: no per-request INFO lines
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
     db_name, db_url = create_database("bench_webhooks")

@@ -125,3 +125,19 @@ def test_a_redirect_to_the_metadata_address_is_not_followed(app, client, auth):
         assert log[0]["status_code"] == 302 and log[0]["duration_ms"] < 5000
     finally:
         redirector.stop()
+
+
+def test_patch_to_a_private_url_is_422_and_changes_nothing(app, client, auth):
+    pro = auth.user(tier="pro")
+    app.config["WEBHOOK_ALLOW_PRIVATE"] = True
+    created = client.post(
+        "/api/webhooks",
+        json={"url": "http://127.0.0.1:9/hook", "events": ["signal.created"]},
+        headers=pro.headers,
+    ).get_json()
+    for url in ("http://10.0.0.7/hook", "http://169.254.169.254/", "gopher://127.0.0.1/"):
+        resp = client.patch(f"/api/webhooks/{created['id']}", json={"url": url}, headers=pro.headers)
+        assert resp.status_code == 422
+    assert (
+        client.get(f"/api/webhooks/{created['id']}", headers=pro.headers).get_json()["url"] == created["url"]
+    )
