@@ -256,7 +256,9 @@ def banner() -> None:
     Health/ready   http://127.0.0.1:{ALPINE_PORT}/health  /ready   Metrics: /metrics
     Argo           http://127.0.0.1:{ARGO_PORT}/api/signals/latest   (docs: /docs)
 
-    Demo admin     {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}
+    Admin page     http://127.0.0.1:{ALPINE_PORT}/admin/
+    Demo admin     {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}   (sign in there, or POST /api/auth/login)
+    Operator CLI   ./run flask users --help
     Logs           instance/logs/*.log
 
   Press Ctrl-C to stop everything.

@@ -46,6 +46,8 @@ def settings() -> dict:
 
 
 def assets_dir() -> str:
+    # Imported when an asset is asked for, not at app creation: a venv without
+    # the package still starts (only the docs page lacks its assets).
     import swagger_ui_bundle
 
     return swagger_ui_bundle.swagger_ui_path
@@ -53,20 +55,21 @@ def assets_dir() -> str:
 
 def init_app(app: Flask) -> None:
     """Serve the Swagger UI assets. Call with the app whose config has ``settings()``."""
-    folder = assets_dir()
     blp = Blueprint("docs_assets", __name__)
 
     @blp.get(ASSETS_URL + "<name>")
     def docs_asset(name: str) -> Response:
         if name not in ASSETS:
             abort(404)
-        return send_from_directory(folder, name, max_age=ASSET_MAX_AGE)
+        return send_from_directory(assets_dir(), name, max_age=ASSET_MAX_AGE)
 
     # Browsers ask every origin for /favicon.ico; the docs page names none, and a
     # 404 there is an error in its console.
     @blp.get("/favicon.ico")
     def favicon() -> Response:
-        return send_from_directory(folder, "favicon-32x32.png", max_age=ASSET_MAX_AGE, mimetype="image/png")
+        return send_from_directory(
+            assets_dir(), "favicon-32x32.png", max_age=ASSET_MAX_AGE, mimetype="image/png"
+        )
 
     app.register_blueprint(blp)
 
