@@ -12,7 +12,7 @@ from httpkit.errors import APIError, Blueprint
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Auth")
 
-BEARER = [{"bearerAuth": []}]
+BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]  # OpenAPI security requirement
 
 
 def client_ip() -> str | None:

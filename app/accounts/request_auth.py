@@ -34,8 +34,10 @@ parameters, tier_required, an error) gives its quota increment back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
+from functools import partial, wraps
+from typing import Any
 
 from flask import Flask, request
 from flask_jwt_extended import current_user, verify_jwt_in_request
@@ -66,7 +68,7 @@ def _set(name, value) -> None:
 
 @dataclass
 class AuthState:
-    jti: str
+    jti: str | None
     claims_ok: bool
     user: CurrentUser | None = None
     revoked: bool = False
@@ -123,7 +125,7 @@ def resolve(jwt_data: dict) -> AuthState:
             state.quota_count, _ = redis_guard.guard().counters.incr(state.quota_key, quotas.KEY_TTL)
             state.quota_local = True
     else:
-        fills = []
+        fills: list[Callable[[Any], Any]] = []  # each queues one write on a pipeline
         if use_cache:
             raw, generation = res.pop(0)
             data = user_cache.loads(raw)
@@ -131,7 +133,7 @@ def resolve(jwt_data: dict) -> AuthState:
             if data is None:
                 data = user_cache.load_from_db(uid)  # after the MGET: see user_cache.py
                 if data is not None:
-                    fills.append(lambda pipe, d=data, gen=generation: user_cache.queue_fill(pipe, d, gen))
+                    fills.append(partial(user_cache.queue_fill, data=data, generation=generation))
         else:
             data = user_cache.load_from_db(uid)
         rv = res.pop(0)

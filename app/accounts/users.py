@@ -94,7 +94,8 @@ def authenticate(email: str, password: str) -> User | None:
     """The user if the password matches; None otherwise, in about the same time either way."""
     user = by_email(email)
     hasher = passwords()
-    if not hasher.verify(user.password_hash if user else None, password):
+    matches = hasher.verify(user.password_hash if user else None, password)
+    if user is None or not matches:
         return None
     if hasher.needs_rehash(user.password_hash):  # parameters were raised since
         user.password_hash = hasher.hash(password)
