@@ -14,6 +14,7 @@ from tests.web.browser import Browser
 
 pytestmark = pytest.mark.slow
 WAIT = 30  # seconds; generous, the box is shared
+XSS = '<img src=x onerror="document.title=1">'
 
 
 @pytest.fixture
@@ -54,6 +55,8 @@ def test_admin_signs_in_sees_figures_and_charts_and_changes_a_tier(app, client, 
 
     admin = auth.admin(email="admin@example.com")
     alice_id = auth.create_user("alice@example.com", tier="starter", full_name="Alice")
+    # Hostile text in a user's name is shown as text, never run or fetched.
+    auth.create_user("mallory@example.com", full_name=XSS)
     plain = auth.user(email="plain@example.com")
     # Traffic for the charts: 6 requests, one of them a 404, rolled up into SQL.
     for _ in range(5):
@@ -77,7 +80,7 @@ def test_admin_signs_in_sees_figures_and_charts_and_changes_a_tier(app, client, 
     labels = [e.text for e in d.find_elements(By.CSS_SELECTOR, "#figures dt")]
     for label in ("Total users", "Active users", "API requests today", "Error rate"):
         assert label in labels
-    assert total.text == "3"
+    assert total.text == "4"
     assert d.find_element(By.CSS_SELECTOR, 'dd[data-key="api_requests_today"]').text == "6"
     assert d.find_element(By.ID, "whoami").text == admin.email
 
@@ -93,7 +96,9 @@ def test_admin_signs_in_sees_figures_and_charts_and_changes_a_tier(app, client, 
         r.find_elements(By.TAG_NAME, "td")[0].text: r.find_elements(By.TAG_NAME, "td")[1].text
         for r in d.find_elements(By.CSS_SELECTOR, "#tiers tbody tr")
     }
-    assert tiers["starter"] == "3"
+    assert tiers["starter"] == "4"
+    names = [td.text for td in d.find_elements(By.CSS_SELECTOR, "#users tbody td:nth-child(3)")]
+    assert XSS in names and d.title == "Alpine admin"
     browser.screenshot("02-dashboard")
 
     # Change alice's tier, then deactivate her; the API agrees.
@@ -113,6 +118,7 @@ def test_admin_signs_in_sees_figures_and_charts_and_changes_a_tier(app, client, 
     d.find_element(By.ID, "user-q").send_keys("alice")
     d.find_element(By.CSS_SELECTOR, "#user-search button").click()
     wait.until(lambda drv: len(drv.find_elements(By.CSS_SELECTOR, "#users tbody tr[data-user-id]")) == 1)
+    assert d.title == "Alpine admin"
     browser.screenshot("03-user-changed")
 
     # The access token is refreshed before it expires (70 s tokens: ~10 s in).
@@ -154,3 +160,20 @@ def test_docs_render_in_the_browser_with_local_assets_only(live, browser):
     assert browser.errors() == []
     urls = [r["url"] for r in browser.requests]
     assert all(u.startswith(live.url + "/") or u.startswith("data:") for u in urls), urls
+
+
+def test_a_wrong_password_is_refused_with_the_apis_message(auth, live, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    auth.admin(email="admin@example.com")
+    sign_in(browser, live.url, "admin@example.com", "not the password")
+    WebDriverWait(browser.driver, WAIT).until(
+        ec.text_to_be_present_in_element((By.ID, "signin-error"), "The email or password is incorrect.")
+    )
+    assert not browser.driver.find_element(By.ID, "dashboard").is_displayed()
+    browser.screenshot("wrong-password")
+    # The only console entry is the browser's note of the 401 itself.
+    errors = browser.errors()
+    assert len(errors) == 1 and "401" in errors[0]["message"], errors
