@@ -27,3 +27,9 @@ class ForgotPasswordSchema(ma.Schema):
 class ResetPasswordSchema(ma.Schema):
     token = token_field()
     new_password = password_field(required=True)
+
+
+class AcceptedSchema(ma.Schema):
+    """A 202's body: the request is accepted; what happens next is said in words only."""
+
+    message = ma.fields.String()

@@ -12,7 +12,12 @@ from flask_jwt_extended import current_user, jwt_required
 
 from app.accounts import email_flows
 from app.accounts.auth_views import BEARER, blp, client_ip
-from app.accounts.email_schemas import ForgotPasswordSchema, ResetPasswordSchema, VerifyEmailSchema
+from app.accounts.email_schemas import (
+    AcceptedSchema,
+    ForgotPasswordSchema,
+    ResetPasswordSchema,
+    VerifyEmailSchema,
+)
 from app.accounts.schemas import UserSchema
 
 
@@ -27,23 +32,24 @@ def verify_email(body):
 
 @blp.post("/resend-verification")
 @jwt_required()
-@blp.response(202)
+@blp.response(202, AcceptedSchema)
 @blp.alt_response(429, response="TOO_MANY_REQUESTS", description="rate_limited: 3 per hour (Retry-After)")
 @blp.doc(security=BEARER)
 def resend_verification():
     """Send a new verification mail (none when already verified); at most 3 an hour."""
     email_flows.resend_verification(current_user.id)
-    return None
+    return {"message": "If the address still needs confirming, a new link is on its way."}
 
 
 @blp.post("/forgot-password")
 @blp.arguments(ForgotPasswordSchema)
-@blp.response(202)
+@blp.response(202, AcceptedSchema)
 @blp.alt_response(429, response="TOO_MANY_REQUESTS", description="rate_limited: too many from this IP")
 def forgot_password(body):
     """Mail a password-reset link if the address has an account: 202 either way, in about the same time."""
     email_flows.forgot_password(body["email"], client_ip())
-    return None
+    # The same words whether or not the address has an account.
+    return {"message": "If the address has an account, a password reset link is on its way."}
 
 
 @blp.post("/reset-password")

@@ -62,8 +62,9 @@ def mail_worker(_schema, base_config, mail_settings, tmp_path_factory):
 
 
 @pytest.fixture
-def config_overrides(mail_settings):
-    return dict(mail_settings)
+def config_overrides(request, mail_settings):
+    """The mail settings, plus a test's own (``parametrize(..., indirect=True)``)."""
+    return {**mail_settings, **getattr(request, "param", {})}
 
 
 @pytest.fixture(autouse=True)
