@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import TYPE_CHECKING
 
 import redis
 from flask import Flask
@@ -63,6 +64,13 @@ class LazyRedis:
 
 
 db = SQLAlchemy(model_class=Base)
+# Every model subclasses ``Model``, which is ``db.Model`` at run time. mypy cannot
+# take an attribute of an instance as a base class, so it checks models against
+# ``Base``, the declarative base ``db.Model`` extends (we never use its ``query``).
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 jwt = JWTManager()
 cache = Cache()

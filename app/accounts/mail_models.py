@@ -15,13 +15,13 @@ from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.sqlbase import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 VERIFY = "verify"
 RESET = "reset"
 
 
-class AccountMail(db.Model):
+class AccountMail(Model):
     __tablename__ = "account_mails"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

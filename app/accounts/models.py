@@ -31,14 +31,5 @@ class User(db.Model):
     # `flask users show`. Not a public field: not in the API nor the user cache.
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
-    # The public fields: what the API returns and what the user cache holds.
-    # The password hash is deliberately not among them.
-    PUBLIC_FIELDS = ("id", "email", "full_name", "tier", "is_active", "is_verified", "is_admin", "created_at")
-
-    def public_dict(self) -> dict:
-        data = {name: getattr(self, name) for name in self.PUBLIC_FIELDS}
-        data["created_at"] = self.created_at.isoformat() if self.created_at else None
-        return data
-
     def __repr__(self) -> str:  # never include the hash
         return f"<User {self.id} {self.email}>"

@@ -13,10 +13,10 @@ from sqlalchemy import JSON, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.sqlbase import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
-class RevokedToken(db.Model):
+class RevokedToken(Model):
     """One logged-out login session (``sid`` claim shared by its access and refresh tokens).
 
     SQL is the source of truth; Redis only caches it (app/accounts/tokens.py).
@@ -34,7 +34,7 @@ class RevokedToken(db.Model):
     revoked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class FailedLogin(db.Model):
+class FailedLogin(Model):
     """Every refused login attempt (unknown email, wrong password, inactive, throttled)."""
 
     __tablename__ = "failed_logins"
@@ -47,7 +47,7 @@ class FailedLogin(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
-class LoginLock(db.Model):
+class LoginLock(Model):
     """Written when an email reaches the failure threshold: it is locked until ``locked_until``."""
 
     __tablename__ = "login_locks"
@@ -59,7 +59,7 @@ class LoginLock(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class AuditLog(db.Model):
+class AuditLog(Model):
     """Every change an admin (API) or operator (CLI, actor_id NULL) makes to a user."""
 
     __tablename__ = "audit_log"

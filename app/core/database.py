@@ -2,14 +2,12 @@
 
 Flask-SQLAlchemy 3 scopes the session to the app context and removes it at
 teardown, so request code never opens or closes sessions itself. CLI commands
-and Celery tasks run inside an app context too (see celery_app.py), and use
-``session_scope()`` where they want a commit-or-rollback block.
+and Celery tasks run inside an app context too (see celery_app.py).
 """
 
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
 from typing import Any, cast
 
 from flask import Flask
@@ -19,17 +17,6 @@ from app.extensions import db
 from instance_files import private_file
 
 log = logging.getLogger(__name__)
-
-
-@contextmanager
-def session_scope():
-    """Commit on success, roll back on error; the session itself is app-scoped."""
-    try:
-        yield db.session
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
 
 
 def rows_affected(result: Result[Any]) -> int:

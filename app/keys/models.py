@@ -8,10 +8,10 @@ from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.sqlbase import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
-class ApiKey(db.Model):
+class ApiKey(Model):
     """A bot's credential. Revoking sets ``revoked_at``; the row stays (usage history)."""
 
     __tablename__ = "api_keys"

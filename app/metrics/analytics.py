@@ -11,7 +11,7 @@ trail live traffic by the rollup lag (about a minute or two).
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import case, func, select
 
@@ -191,7 +191,3 @@ def request_series(
         )
         at += step
     return points
-
-
-def day_start(value: date) -> datetime:
-    return datetime.combine(value, time(0), tzinfo=UTC)

@@ -13,10 +13,10 @@ from sqlalchemy import BigInteger, Date, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.sqlbase import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
-class RequestMetricMinute(db.Model):
+class RequestMetricMinute(Model):
     """Requests and latency per UTC minute, url rule, method and status class."""
 
     __tablename__ = "request_metrics_minute"
@@ -31,7 +31,7 @@ class RequestMetricMinute(db.Model):
     latency_us: Mapped[int] = mapped_column(BigInteger, default=0)  # sum over the requests
 
 
-class SignalDeliveryDaily(db.Model):
+class SignalDeliveryDaily(Model):
     """Signals returned to each subscriber per UTC day (user_id 0: no verified JWT)."""
 
     __tablename__ = "signal_deliveries_daily"
@@ -41,7 +41,7 @@ class SignalDeliveryDaily(db.Model):
     delivered: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class RollupBatch(db.Model):
+class RollupBatch(Model):
     """One row per rolled-up Redis batch, committed with its increments: the exactly-once record."""
 
     __tablename__ = "rollup_batches"
@@ -55,7 +55,7 @@ class RollupBatch(db.Model):
     rolled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
-class RollupRejectedRow(db.Model):
+class RollupRejectedRow(Model):
     """A counter field the rollup set aside instead of letting it block its minute.
 
     Malformed (not a field our request hook writes, or a value out of range) or

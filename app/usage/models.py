@@ -8,10 +8,10 @@ from sqlalchemy import BigInteger, Date, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.sqlbase import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
-class FeedUsageDaily(db.Model):
+class FeedUsageDaily(Model):
     """The quota counter's value for (user, day): answered (2xx) feed requests.
 
     Written by the ``usage.snapshot`` beat task (app/usage/snapshot.py) with

@@ -16,12 +16,12 @@ from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String,
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.sqlbase import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 
 
-class WebhookEndpoint(db.Model):
+class WebhookEndpoint(Model):
     __tablename__ = "webhook_endpoints"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -48,7 +48,7 @@ class WebhookEndpoint(db.Model):
         return f"<WebhookEndpoint {self.id} user={self.user_id} active={self.is_active}>"
 
 
-class WebhookMessage(db.Model):
+class WebhookMessage(Model):
     __tablename__ = "webhook_messages"
     __table_args__ = (
         UniqueConstraint("endpoint_id", "event_key", name="uq_webhook_messages_endpoint_event"),
@@ -74,7 +74,7 @@ class WebhookMessage(db.Model):
 Index("ix_webhook_messages_status_next", WebhookMessage.status, WebhookMessage.next_attempt_at)
 
 
-class WebhookDelivery(db.Model):
+class WebhookDelivery(Model):
     """One HTTP attempt (the delivery log the owner reads)."""
 
     __tablename__ = "webhook_deliveries"

@@ -28,20 +28,3 @@ class Bars:
 
     def __len__(self) -> int:
         return len(self.times)
-
-    def tail(self, n: int) -> Bars:
-        return Bars(
-            self.symbol,
-            self.times[-n:],
-            self.open[-n:],
-            self.high[-n:],
-            self.low[-n:],
-            self.close[-n:],
-            self.volume[-n:],
-        )
-
-    @classmethod
-    def from_close(cls, symbol: str, times: list[datetime], close) -> Bars:
-        """Bars whose open/high/low equal the close (handy for hand-checked tests)."""
-        close = np.asarray(close, dtype=float)
-        return cls(symbol, list(times), close, close, close, close, np.ones_like(close))
