@@ -65,3 +65,6 @@ def worker_exit(server, worker):
     flusher = sys.modules.get("app.metrics.flusher")  # loaded only where Alpine counts requests
     if flusher is not None:
         flusher.flush_all()
+    feed_window = sys.modules.get("app.feed.window_poller")
+    if feed_window is not None:  # the feed window's poller thread (started lazily per worker)
+        feed_window.stop_all()

@@ -159,12 +159,14 @@ class _ProcessClient:
             settings.breaker_failures, settings.breaker_reset, on_state_change=_breaker_gauge
         )
 
-    def get(self, url: str, params: dict | None, timeout) -> requests.Response:
+    def get(self, url: str, params: dict | None, timeout, headers: dict | None = None) -> requests.Response:
         if self.settings.pooled:
-            return self.session.get(url, params=params, timeout=timeout)
+            return self.session.get(url, params=params, timeout=timeout, headers=headers)
         # Bench/test only: the naive way, a connection opened and closed per call.
         with _new_session(self.settings, None) as one_off:
-            return one_off.get(url, params=params, timeout=timeout, headers={"Connection": "close"})
+            return one_off.get(
+                url, params=params, timeout=timeout, headers={**(headers or {}), "Connection": "close"}
+            )
 
 
 class ArgoClient:
@@ -256,6 +258,41 @@ class ArgoClient:
         if not isinstance(data, list):
             self._failed(self._client(), "invalid_response", "not a JSON array")
         return data
+
+    def poll_latest(self, *, limit: int, offset: int, etag: str | None) -> tuple[list | None, str | None]:
+        """The feed window's conditional poll: ``(signals, etag)``, or ``(None, etag)``
+        when Argo answers 304 (nothing new since ``etag``).
+
+        The breaker is not consulted (the poller must notice Argo's return
+        within a poll, not after the breaker's reset) and not fed by a failure
+        (the requests that fall back to Argo feed it); a success closes it.
+        Raises ``ArgoUnavailable``.
+        """
+        client = self._client()
+        params = {"limit": limit, "offset": offset}
+        headers = {"If-None-Match": etag} if etag else None
+        started = time.perf_counter()
+        try:
+            resp = client.get(
+                client.settings.base_url + "/api/signals/latest", params, client.settings.timeout, headers
+            )
+        except requests.RequestException as exc:
+            raise ArgoUnavailable("timeout" if isinstance(exc, requests.Timeout) else "connect") from None
+        finally:
+            ARGO_REQUEST_SECONDS.labels("poll").observe(time.perf_counter() - started)
+        if resp.status_code == 304:
+            client.breaker.record_success()
+            return None, resp.headers.get("ETag") or etag
+        if resp.status_code != 200:
+            raise ArgoUnavailable("status", f"HTTP {resp.status_code}")
+        try:
+            data = orjson.loads(resp.content)
+        except orjson.JSONDecodeError:
+            raise ArgoUnavailable("invalid_response") from None
+        if not isinstance(data, list):
+            raise ArgoUnavailable("invalid_response", "not a JSON array")
+        client.breaker.record_success()
+        return data, resp.headers.get("ETag")
 
     def is_healthy(self) -> bool:
         """/ready's probe: Argo's /health through the pooled session, short

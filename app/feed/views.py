@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import g, jsonify
+from flask import Response, g, jsonify
 from flask_jwt_extended import current_user, jwt_required
 
 from app.accounts.auth_views import BEARER
 from app.accounts.request_auth import quota_headers, quota_hook
 from app.accounts.tiers import DEFAULT_TIER, TIERS
+from app.feed import window_poller
 from app.feed.schemas import FeedSchema, LatestQuerySchema
 from app.feed.signal_feed import latest_for_tier
+from app.feed.window import render
 from httpkit.errors import APIError, Blueprint
 
 blp = Blueprint("signals", __name__, url_prefix="/api/signals", description="Signals")
 # Per-tier daily quotas apply to every feed request (and only to those).
 blp.before_request(quota_hook)
 blp.after_request(quota_headers)
+blp.record_once(window_poller.on_register)
 
 
 @blp.route("/latest")
@@ -33,6 +36,7 @@ def latest(limit, offset, premium_only, symbol):
     starter: never a signal with confidence >= 95; premium_only -> 403
     tier_required. `limit` above the tier's max is clamped. `stale: true` when
     Argo is unreachable and the answer comes from Alpine's synced copy.
+    A page inside the newest FEED_WINDOW signals is served from memory.
     """
     tier = TIERS.get(current_user.tier) or TIERS[DEFAULT_TIER]
     if premium_only and not tier.premium:
@@ -43,6 +47,20 @@ def latest(limit, offset, premium_only, symbol):
             {"tier": tier.name, "required": [t.name for t in TIERS.values() if t.premium]},
         )
     applied = min(limit, tier.max_limit)
+    window = window_poller.current_window()
+    if window is not None:
+        entries = window.page(
+            limit=applied,
+            offset=offset,
+            include_premium=tier.premium,
+            premium_only=premium_only,
+            symbol=symbol,
+        )
+        if entries is not None:
+            g.signals_delivered = len(entries)
+            body = render(entries, limit=applied, offset=offset, tier=tier.name)
+            return Response(body, mimetype="application/json")
+    # Deeper than the window, or the window is not confirmed by Argo right now.
     page = latest_for_tier(tier, limit=applied, offset=offset, premium_only=premium_only, symbol=symbol)
     g.signals_delivered = len(page.signals)
     return jsonify(

@@ -14,7 +14,13 @@ from tests.feed_helpers import crafted, metric
 
 @pytest.fixture
 def config_overrides():
-    return {"ARGO_BREAKER_FAILURES": 3, "ARGO_BREAKER_RESET_SECONDS": 1.0, "ARGO_RETRY_BACKOFF": 0.01}
+    # FEED_WINDOW 0: these tests are about the client on the feed's upstream path.
+    return {
+        "ARGO_BREAKER_FAILURES": 3,
+        "ARGO_BREAKER_RESET_SECONDS": 1.0,
+        "ARGO_RETRY_BACKOFF": 0.01,
+        "FEED_WINDOW": 0,
+    }
 
 
 def test_one_connection_serves_many_sequential_calls(app, argo_gunicorn):
