@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 
-# The fields covered by the hash, in the order SPEC lists them (the JSON is
+# The fields covered by the hash, in the API's documented order (the JSON is
 # sorted anyway, so the order here is documentation only).
 HASHED_FIELDS = (
     "action",

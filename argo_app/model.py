@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from .integrity import signal_sha256
 
-PREMIUM_CONFIDENCE = 95.0  # SPEC: a premium signal has confidence >= 95
+PREMIUM_CONFIDENCE = 95.0  # a premium signal has confidence >= 95
 ACTIONS = ("BUY", "SELL")
 # One timestamp format, everywhere: ISO 8601 UTC to the second with a "Z".
 # Fixed width, so text order == time order (the indexes rely on it).

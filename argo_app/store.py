@@ -1,6 +1,6 @@
 """Argo's SQLite signal store.
 
-Design (see PITFALLS.md, "SQLite (Argo)"):
+Design:
 
 * WAL mode: one writer, readers never block it and are never blocked by it.
 * ONE connection per thread, opened on the thread's first use and reused for

@@ -23,7 +23,7 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 @blp.route("/latest")
-# webargs defaults query strings to EXCLUDE; SPEC wants unknown params rejected.
+# webargs defaults query strings to EXCLUDE; unknown params are rejected (422).
 @blp.arguments(LatestQuerySchema(), location="query", as_kwargs=True, unknown=ma.RAISE)
 @blp.response(200, SignalSchema(many=True))
 def latest(limit, offset, premium_only, symbol, min_confidence):

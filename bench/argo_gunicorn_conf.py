@@ -1,5 +1,5 @@
 """gunicorn hooks for bench/argo_latest.py: per-worker request counts (the
-connection split the SPEC asks to record) and, for Argo, the number of open
+connection split the benchmark records) and, for Argo, the number of open
 SQLite connections in each worker. Each worker rewrites
 $ARGO_BENCH_COUNTS_DIR/<pid>.json every 0.2 s from a background thread."""
 

@@ -1,6 +1,6 @@
 """Shared benchmark machinery: gunicorn on loopback, wrk, interleaved rounds.
 
-Method (SPEC "Performance"): gunicorn 27 gthread, 2 workers x 4 threads with
+Method: gunicorn 27 gthread, 2 workers x 4 threads with
 --reuse-port; ``wrk -t2 -c16 -d10s``; variants interleaved A B A B over
 rounds; the median of the per-round ratios; non-2xx counts recorded. wrk
 shares the two cores with the servers, so only ratios within one run mean

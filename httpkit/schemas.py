@@ -20,7 +20,7 @@ class SignalQuerySchema(ma.Schema):
     """What every signal-list query shares (Argo's and Alpine's feed).
 
     Unknown parameters are rejected (422); a blank value of a parameter in
-    ``BLANK_MEANS_ABSENT`` (``?symbol=`` as in SPEC's URL template) means "no
+    ``BLANK_MEANS_ABSENT`` (``?symbol=``, as a URL template filled with blanks sends) means "no
     filter"; the symbol is validated and upper-cased.
     """
 

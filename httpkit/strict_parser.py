@@ -21,8 +21,8 @@ class JSONObjectParser(FlaskParser):
     """webargs' parser, stricter about bodies.
 
     webargs would ignore a non-JSON content type (and report "missing field")
-    and answer 422 for a JSON array; SPEC wants 400 ``invalid_json`` for "not
-    JSON / not an object". Doing it here, at argument parsing, keeps it after
+    and answer 422 for a JSON array; the API answers 400 ``invalid_json`` for
+    "not JSON / not an object". Doing it here, at argument parsing, keeps it after
     any permission check a view or blueprint runs first.
     """
 

@@ -1,4 +1,4 @@
-"""Every error is SPEC's JSON envelope, never HTML or a traceback."""
+"""Every error is the JSON envelope, never HTML or a traceback."""
 
 import logging
 

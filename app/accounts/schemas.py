@@ -93,7 +93,7 @@ class AdminUserQuerySchema(ma.Schema):
 
     @ma.pre_load
     def _blank_is_absent(self, data, **kwargs):
-        # "?tier=&q=" (empty) means "no filter", as SPEC's example URL shows.
+        # "?tier=&q=" (empty) means "no filter", as a URL template filled with blanks sends.
         return {k: v for k, v in data.items() if not (k in ("tier", "q") and v == "")}
 
 

@@ -1,8 +1,8 @@
 """Accounts security tables: revocations, failed logins, lockouts, audit log.
 
-The Metrics engineer's GET /api/admin/security reads ``failed_logins``,
-``login_locks`` and ``audit_log`` (or the helpers in app/accounts/login_throttle.py
-and app/services/audit.py).
+GET /api/admin/security (app/admin/security.py) reads ``failed_logins``,
+``login_locks`` and ``audit_log``; app/accounts/login_throttle.py and
+app/accounts/users.py write them.
 """
 
 from __future__ import annotations

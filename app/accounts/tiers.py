@@ -1,4 +1,4 @@
-"""Subscription tiers (SPEC: the tier table). One place, used by the feed and quotas."""
+"""Subscription tiers: the tier table, in one place, used by the feed and quotas."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from app.accounts.request_auth import require_admin  # noqa: E402
 
 blp.before_request(require_admin)
 
-from app.admin import (  # noqa: E402,F401  (metrics engineer)
+from app.admin import (  # noqa: E402,F401  (their routes join blp)
     analytics,
     request_metrics,
     security,

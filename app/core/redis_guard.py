@@ -1,4 +1,4 @@
-"""Redis for the accounts features, with the fallbacks SPEC demands.
+"""Redis for the accounts features, with fallbacks: no request fails because of Redis.
 
 No request may fail because of Redis. Three tools for that, per process and
 per app (``app.extensions["accounts_redis"]``, so test apps don't share them):

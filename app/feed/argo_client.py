@@ -1,6 +1,6 @@
 """Alpine's client for Argo: one pooled ``requests.Session`` per process.
 
-Why each piece is here (PITFALLS.md, "requests / urllib3 under gunicorn"):
+Why each piece is here (requests / urllib3 under gunicorn):
 
 * The session (and its connection pool) is created lazily on first use and
   re-created when the process id changes, so gunicorn workers forked after

@@ -1,7 +1,7 @@
 """Prometheus objects of the Alpine -> Argo client and the signal feed.
 
 Module-level on purpose (prometheus_client registers each name once per
-process in the default registry); the Metrics engineer's /metrics exports the
+process in the default registry); Alpine's /metrics (app/metrics/prometheus.py) exports the
 default registry, and in multiprocess mode the values are aggregated across
 gunicorn workers from PROMETHEUS_MULTIPROC_DIR.
 """

@@ -1,4 +1,4 @@
-"""Per-tier daily feed quotas (SPEC tier table), counted per user per UTC day.
+"""Per-tier daily feed quotas (the tier table in app/accounts/tiers.py), counted per user per UTC day.
 
 The counter ``alpine:quota:<user id>:<YYYYMMDD>`` is incremented inside the
 per-request auth pipeline (app/accounts/request_auth.py), so counting costs no

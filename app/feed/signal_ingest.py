@@ -37,7 +37,7 @@ from argo_app.integrity import verify_signal
 
 log = logging.getLogger(__name__)
 
-# The served Signal, in SPEC order.
+# The served Signal, in the API's documented field order.
 SIGNAL_FIELDS = (
     "symbol",
     "action",

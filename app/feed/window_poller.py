@@ -8,7 +8,7 @@ only the signals not already in the window are verified (app/feed/signal_ingest.
 and the one place that knows which signals are newly stored), and a new
 window is built and swapped in with one reference assignment.
 
-Under gunicorn (PITFALLS "Background threads under gunicorn") the thread is
+Under gunicorn the thread is
 started lazily by the first feed request of each process and guarded by the
 pid, so a forked worker never relies on its parent's thread; gunicorn's
 ``worker_exit`` stops it. If it ever dies, the next feed request starts a new

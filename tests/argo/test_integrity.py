@@ -28,7 +28,7 @@ SIGNAL_KEYS = {
 
 
 def one_liner(s):
-    """SPEC's recipe, verbatim."""
+    """The documented recipe, verbatim."""
     return hashlib.sha256(
         json.dumps(
             {

@@ -10,7 +10,7 @@ SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 def assert_envelope(resp, status: int | tuple | None = None, code: str | None = None) -> dict:
-    """SPEC's error envelope, JSON (never HTML); returns the inner error object."""
+    """The error envelope, JSON (never HTML); returns the inner error object."""
     if status is not None:
         expected = status if isinstance(status, tuple) else (status,)
         assert resp.status_code in expected, (resp.status_code, _text(resp)[:300])

@@ -11,7 +11,7 @@ a steady load of authenticated requests from 4 threads, while we:
    minutes, via the METRICS_ROLLUP_PAUSE test hook), then let a fresh worker
    pick up what it left.
 
-Throughout: every answer is JSON (no HTML), no 500 at all, errors carry SPEC's
+Throughout: every answer is JSON (no HTML), no 500 at all, errors carry the API's
 envelope, a 503 is only ``database_unavailable`` (PostgreSQL) — the feed serves
 its local copy while Argo is down and nothing fails while Redis is down — and
 service is back within seconds of each fault ending. Afterwards (exit flush +

@@ -6,7 +6,7 @@ ones (NEGATIVE), against Alpine with a real logged-in user and a real admin
 (fresh tokens every case, so a fuzzed logout or password change does not blind
 the rest of the run) and a real Argo holding a few hundred signals, and against
 Argo itself. Every response must be: a documented status, JSON (never HTML),
-SPEC's error envelope for every error, never a 500, and a 503 only of the
+the error envelope for every error, never a 500, and a 503 only of the
 documented kinds.
 """
 
@@ -56,7 +56,7 @@ def config_overrides(seeded_argo):
 
 
 def check_response(resp, label: str) -> None:
-    """SPEC's rules for any response of either service."""
+    """The API's rules for any response of either service."""
     status = resp.status_code
     ctype = (resp.headers.get("content-type") or [""])[0]  # lower-case keys, list values
     assert status < 500 or status == 503, (label, status, resp.text[:300])
