@@ -29,7 +29,7 @@ def _environment() -> Environment:
     )
 
 
-def render(name: str, **context) -> Rendered:
+def render(name: str, **context: object) -> Rendered:
     """``mail/<name>.txt`` and ``mail/<name>.html``; the subject is the text part's first line."""
     env = _environment()
     text = env.get_template(f"mail/{name}.txt").render(**context)

@@ -47,19 +47,19 @@ def report(user_id: int, tier: str, days: int, now: datetime | None = None) -> d
     limit = quotas.limit_for(tier)
     used = live_quota_count(user_id, now)
 
-    stored = dict(
+    stored: dict[date, int] = dict(
         db.session.execute(
             select(FeedUsageDaily.day, FeedUsageDaily.requests).where(
                 FeedUsageDaily.user_id == user_id, FeedUsageDaily.day.between(first, today)
             )
-        ).all()
+        ).tuples()
     )
-    delivered = dict(
+    delivered: dict[date, int] = dict(
         db.session.execute(
             select(SignalDeliveryDaily.day, SignalDeliveryDaily.delivered).where(
                 SignalDeliveryDaily.user_id == user_id, SignalDeliveryDaily.day.between(first, today)
             )
-        ).all()
+        ).tuples()
     )
     history = []
     for n in range(days):
@@ -68,7 +68,11 @@ def report(user_id: int, tier: str, days: int, now: datetime | None = None) -> d
         if day == today:
             requests = max(requests, used)  # the live counter, unless Redis lost it today
         history.append(
-            {"date": day.isoformat(), "feed_requests": requests, "signals_delivered": int(delivered.get(day, 0))}
+            {
+                "date": day.isoformat(),
+                "feed_requests": requests,
+                "signals_delivered": int(delivered.get(day, 0)),
+            }
         )
     midnight = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
     return {

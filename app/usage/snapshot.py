@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -36,9 +36,11 @@ def snapshot(now: datetime | None = None) -> int:
     client = redis_guard.client()
     written, last_id = 0, 0
     while True:
-        ids = db.session.execute(
-            select(User.id).where(User.id > last_id).order_by(User.id).limit(BATCH)
-        ).scalars().all()
+        ids = (
+            db.session.execute(select(User.id).where(User.id > last_id).order_by(User.id).limit(BATCH))
+            .scalars()
+            .all()
+        )
         if not ids:
             return written
         last_id = ids[-1]
@@ -59,6 +61,7 @@ def _upsert_greatest(rows: list[dict]) -> None:
     if not rows:
         return
     table = FeedUsageDaily.__table__
+    assert isinstance(table, Table)
     dialect = db.session.connection().dialect.name
     stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
     greatest = func.greatest if dialect == "postgresql" else func.max  # SQLite's scalar max(a, b)

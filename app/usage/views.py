@@ -17,6 +17,6 @@ blp = Blueprint("usage", __name__, url_prefix="/api/users", description="Usage")
 @blp.response(200, UsageSchema)
 @blp.alt_response(401, response="UNAUTHORIZED", description="token_* errors")
 @blp.doc(security=[{"bearerAuth": []}])
-def my_usage(args):
+def my_usage(args: dict) -> dict:
     """Today's quota and the last ``days`` UTC days (1..90, default 30), newest first."""
     return service.report(current_user.id, current_user.tier, args["days"])
