@@ -26,6 +26,15 @@ def deliver_message(message_id: int) -> str:
     return attempt(int(message_id))
 
 
+@shared_task(name="webhooks.deliver_many", acks_late=True, reject_on_worker_lost=True)
+def deliver_messages(message_ids: list[int]) -> int:
+    """First attempts of a fan-out's messages (POSTs in parallel); returns how many were delivered."""
+    from app.webhooks.delivery import attempt_many
+
+    results = attempt_many([int(i) for i in message_ids])
+    return sum(1 for r in results.values() if r == "delivered")
+
+
 @shared_task(name="webhooks.sweep")
 def sweep_webhook_messages() -> int:
     """Beat: re-publish pending messages whose delivery task was lost."""

@@ -1,14 +1,17 @@
-"""One delivery attempt of one message, and what follows it.
+"""Delivery attempts, and what follows them.
 
-``attempt`` claims the message (an UPDATE that only one worker can win, so a
-task redelivered by the broker or re-sent by the sweeper never sends twice at
-once), re-checks the URL (DNS may have changed since the endpoint was
-created), signs with a fresh timestamp and the same ``webhook-id``, POSTs,
-and records the attempt. A 2xx marks the message delivered; anything else
-schedules the next attempt with exponential backoff and jitter until
-WEBHOOK_RETRY_FOR_SECONDS after the message was created. An endpoint whose
-attempts have all failed for WEBHOOK_DISABLE_AFTER_SECONDS, with at least
-WEBHOOK_DISABLE_MIN_ATTEMPTS of them, is disabled until its owner re-enables it.
+``attempt_many`` (a batch: one signal's messages to every endpoint) and
+``attempt`` (one message: a retry, a test event) claim their messages with one
+UPDATE that only one worker can win per message (a task redelivered by the
+broker or re-sent by the sweeper never sends twice at once), re-check each URL
+(DNS may have changed since the endpoint was created), sign with a fresh
+timestamp and the same ``webhook-id``, POST (in parallel threads within a
+batch: HTTP only, no session there) and record every attempt in one commit.
+A 2xx marks the message delivered; anything else schedules the next attempt
+with exponential backoff and jitter until WEBHOOK_RETRY_FOR_SECONDS after the
+message was created. An endpoint whose attempts have all failed for
+WEBHOOK_DISABLE_AFTER_SECONDS, with at least WEBHOOK_DISABLE_MIN_ATTEMPTS of
+them, is disabled until its owner re-enables it.
 
 ``sweep`` is the safety net (beat): a pending message whose task was lost
 (killed worker, broker restart, a failed publish) is published again.
@@ -19,6 +22,8 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from flask import current_app
@@ -50,20 +55,24 @@ def lease_seconds(config) -> float:
     return float(config["WEBHOOK_TIMEOUT_SECONDS"]) + float(config["WEBHOOK_LEASE_MARGIN_SECONDS"])
 
 
-def _claim(message_id: int, now, lease_seconds: float) -> bool:
-    result = db.session.execute(
+def _claim(message_ids: list[int], now, lease: float) -> list[int]:
+    """The ids of ``message_ids`` this worker now holds a lease on (one UPDATE:
+    a message another worker holds, or one not due, is not returned)."""
+    claimed = db.session.execute(
         update(WebhookMessage)
         .where(
-            WebhookMessage.id == message_id,
+            WebhookMessage.id.in_(message_ids),
             WebhookMessage.status == PENDING,
             WebhookMessage.next_attempt_at <= now + timedelta(seconds=EARLY_TOLERANCE_SECONDS),
             or_(WebhookMessage.leased_until.is_(None), WebhookMessage.leased_until < now),
         )
-        .values(leased_until=now + timedelta(seconds=lease_seconds))
+        .values(leased_until=now + timedelta(seconds=lease))
+        .returning(WebhookMessage.id)
         .execution_options(synchronize_session=False)
-    )
+    ).scalars()
+    ids = list(claimed)
     db.session.commit()
-    return rows_affected(result) == 1
+    return ids
 
 
 def _signing_secrets(endpoint: WebhookEndpoint, now) -> list[str]:
@@ -73,43 +82,81 @@ def _signing_secrets(endpoint: WebhookEndpoint, now) -> list[str]:
     return secrets
 
 
-def _give_up(message: WebhookMessage, reason: str) -> str:
-    message.status = FAILED
-    message.finished_at = utcnow()
-    message.leased_until = None
-    db.session.commit()
-    log.info("webhooks: message %s given up (%s)", message.msg_id, reason)
-    return reason
-
-
 def attempt(message_id: int) -> str:
     """Try to deliver one message now. Returns what happened (for logs and tests)."""
+    return attempt_many([message_id]).get(message_id, "not_due")
+
+
+def attempt_many(message_ids: list[int]) -> dict[int, str]:
+    """One attempt at each of these messages (a fan-out's messages of one signal):
+    one claim, one read, the POSTs in parallel, one commit. Returns id -> outcome;
+    ids not claimed (delivered, given up, not due, held by another worker) are absent."""
     config = current_app.config
     now = utcnow()
-    if not _claim(message_id, now, lease_seconds(config)):
-        return "not_due"  # delivered, given up, not due yet, or another worker has it
-    message = db.session.get(WebhookMessage, message_id)
-    endpoint = db.session.get(WebhookEndpoint, message.endpoint_id) if message else None
-    if message is None or endpoint is None:
-        return "gone"
-    # A test event goes out even to a disabled endpoint (its owner is checking it).
-    if not endpoint.is_active and message.event_type != EVENT_TEST:
-        return _give_up(message, "endpoint_inactive")
-
-    body = message.payload.encode()
-    try:
-        target = ssrf.check_from_config(endpoint.url, config)
-    except ssrf.Refused:
-        outcome = sender.Outcome(None, "address_refused", 0)
-    else:
+    claimed = _claim(list(message_ids), now, lease_seconds(config))
+    if not claimed:
+        return {}
+    rows = db.session.execute(
+        select(WebhookMessage, WebhookEndpoint)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookMessage.endpoint_id)
+        .where(WebhookMessage.id.in_(claimed))
+        .order_by(WebhookMessage.id)
+    ).all()
+    results: dict[int, str] = {}
+    jobs = []
+    targets: dict[str, ssrf.Target | None] = {}  # one DNS check per URL per batch
+    for message, endpoint in rows:
+        # A test event goes out even to a disabled endpoint (its owner is checking it).
+        if not endpoint.is_active and message.event_type != EVENT_TEST:
+            message.status, message.finished_at, message.leased_until = FAILED, now, None
+            results[message.id] = "endpoint_inactive"
+            continue
+        if endpoint.url not in targets:
+            try:
+                targets[endpoint.url] = ssrf.check_from_config(endpoint.url, config)
+            except ssrf.Refused:
+                targets[endpoint.url] = None
+        body = message.payload.encode()
         headers = signing.headers(_signing_secrets(endpoint, now), message.msg_id, int(time.time()), body)
-        outcome = sender.post(target, headers, body, float(config["WEBHOOK_TIMEOUT_SECONDS"]))
-    return _record(message, endpoint, outcome)
+        jobs.append((message, endpoint, targets[endpoint.url], headers, body))
+    outcomes = _send_all(jobs, float(config["WEBHOOK_TIMEOUT_SECONDS"]), int(config["WEBHOOK_SEND_THREADS"]))
+
+    retries: list[tuple[int, float]] = []
+    pushed: Counter[int] = Counter()
+    for (message, endpoint, *_), outcome in zip(jobs, outcomes, strict=True):
+        result, delay = _record(message, endpoint, outcome, now)
+        results[message.id] = result
+        if result == "delivered" and message.event_type == EVENT_SIGNAL_CREATED:
+            pushed[endpoint.user_id] += 1
+        if delay is not None:
+            retries.append((message.id, delay))
+    db.session.commit()
+    for user_id, count in pushed.items():
+        analytics.count_pushed(user_id, count)
+    for message_id, delay in retries:
+        queue.deliver_soon([message_id], countdown=delay)
+    return results
 
 
-def _record(message: WebhookMessage, endpoint: WebhookEndpoint, outcome: sender.Outcome) -> str:
+def _send_all(jobs, timeout: float, threads: int) -> list[sender.Outcome]:
+    def send(job) -> sender.Outcome:
+        _message, _endpoint, target, headers, body = job
+        if target is None:
+            return sender.Outcome(None, "address_refused", 0)
+        return sender.post(target, headers, body, timeout)
+
+    if len(jobs) <= 1 or threads <= 1:
+        return [send(job) for job in jobs]
+    # HTTP only in these threads: no session, no app context needed.
+    with ThreadPoolExecutor(max_workers=min(threads, len(jobs)), thread_name_prefix="webhook-send") as pool:
+        return list(pool.map(send, jobs))
+
+
+def _record(
+    message: WebhookMessage, endpoint: WebhookEndpoint, outcome: sender.Outcome, now
+) -> tuple[str, float | None]:
+    """Add the attempt to the session; returns (result, retry delay or None). No commit."""
     config = current_app.config
-    now = utcnow()
     message.attempts += 1
     db.session.add(
         WebhookDelivery(
@@ -119,38 +166,31 @@ def _record(message: WebhookMessage, endpoint: WebhookEndpoint, outcome: sender.
             status_code=outcome.status_code,
             error=outcome.error or (None if outcome.ok else "non_2xx"),
             duration_ms=outcome.duration_ms,
-            at=now,
+            at=utcnow(),
         )
     )
     message.leased_until = None
     if outcome.ok:
         message.status = DELIVERED
         message.finished_at = now
-        db.session.execute(
-            update(WebhookEndpoint)
-            .where(WebhookEndpoint.id == endpoint.id, WebhookEndpoint.failure_count > 0)
-            .values(failure_count=0, failing_since=None)
-            .execution_options(synchronize_session=False)
-        )
-        db.session.commit()
-        if message.event_type == EVENT_SIGNAL_CREATED:
-            analytics.count_pushed(endpoint.user_id)
-        return "delivered"
+        if endpoint.failure_count:  # only a streak to end costs a write
+            db.session.execute(
+                update(WebhookEndpoint)
+                .where(WebhookEndpoint.id == endpoint.id)
+                .values(failure_count=0, failing_since=None)
+                .execution_options(synchronize_session=False)
+            )
+        return "delivered", None
 
     delay = backoff_seconds(message.attempts, config)
     expires = message.created_at + timedelta(seconds=float(config["WEBHOOK_RETRY_FOR_SECONDS"]))
-    retry = now + timedelta(seconds=delay) < expires
-    if retry:
-        message.next_attempt_at = now + timedelta(seconds=delay)
-    else:
-        message.status = FAILED
-        message.finished_at = now
     _count_failure(endpoint.id, now)
-    db.session.commit()
-    if retry:
-        queue.deliver_soon([message.id], countdown=delay)
-        return "retry"
-    return "failed"
+    if now + timedelta(seconds=delay) < expires:
+        message.next_attempt_at = now + timedelta(seconds=delay)
+        return "retry", delay
+    message.status = FAILED
+    message.finished_at = now
+    return "failed", None
 
 
 def _count_failure(endpoint_id: int, now) -> None:
@@ -202,5 +242,5 @@ def sweep() -> int:
         ).scalars()
     )
     db.session.commit()
-    queue.deliver_soon(ids)
+    queue.deliver_batches(ids)
     return len(ids)

@@ -123,9 +123,14 @@ def fan_out(sha256s: list[str]) -> list[int]:
         dialect.insert(WebhookMessage)
         .values(rows)
         .on_conflict_do_nothing(index_elements=["endpoint_id", "event_key"])
-        .returning(WebhookMessage.id)
+        .returning(WebhookMessage.id, WebhookMessage.event_key)
     )
-    ids = list(db.session.execute(statement).scalars())
+    created = db.session.execute(statement).all()
     db.session.commit()
-    queue.deliver_soon(ids)
-    return ids
+    # One delivery task per signal: its messages to every endpoint go out in parallel.
+    by_signal: dict[str, list[int]] = {}
+    for row in created:
+        by_signal.setdefault(row.event_key, []).append(row.id)
+    for ids in by_signal.values():
+        queue.deliver_batches(ids)
+    return [row.id for row in created]
