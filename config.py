@@ -75,6 +75,9 @@ ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "ARGO_BREAKER_RESET_SECONDS": ("ARGO_BREAKER_RESET_SECONDS", float),
     "ARGO_CLIENT_POOLED": ("ARGO_CLIENT_POOLED", _bool),
     "ARGO_CA_BUNDLE": ("ARGO_CA_BUNDLE", str),
+    "FEED_WINDOW": ("FEED_WINDOW", int),
+    "FEED_POLL_INTERVAL": ("FEED_POLL_INTERVAL", float),
+    "FEED_WINDOW_MAX_AGE": ("FEED_WINDOW_MAX_AGE", float),
     "CORS_ORIGINS": ("CORS_ORIGINS", str),
     "DB_POOL_SIZE": ("DB_POOL_SIZE", int),
     "DB_MAX_OVERFLOW": ("DB_MAX_OVERFLOW", int),
@@ -221,6 +224,12 @@ class ArgoSettings:
     SIGNAL_SYNC_MAX_PAGES = 20
     SIGNAL_SCAN_MAX = 2000  # starter feed: most raw Argo signals scanned per request
     SIGNAL_SEEN_CACHE_SIZE = 4096  # per-process sha256s known to be stored
+    # The feed window (app/feed/window.py): each web process keeps the newest
+    # FEED_WINDOW verified signals, polled from Argo (If-None-Match) every
+    # FEED_POLL_INTERVAL s; 0 = no poller, each feed request refreshes first (tests).
+    FEED_WINDOW = 5000
+    FEED_POLL_INTERVAL = 0.25
+    FEED_WINDOW_MAX_AGE = 1.0  # not confirmed by Argo for this long: not served (stale path)
 
 
 class AccountsSettings:
@@ -446,6 +455,9 @@ class TestingConfig(Config):
     PASSWORD_HASH_PARALLELISM = 1
     # The suite registers many users from one address; tests of the limit lower it.
     REGISTRATION_RATE_LIMIT = "100000/hour"
+    # No background poller: each feed request refreshes the window first, so a
+    # test sees what it just stored in Argo (the poller has tests of its own).
+    FEED_POLL_INTERVAL = 0.0
 
 
 class ProductionConfig(Config):
