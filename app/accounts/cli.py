@@ -13,11 +13,18 @@ from app.accounts import user_report
 from app.accounts import users as user_service
 from app.accounts.tiers import DEFAULT_TIER, TIER_NAMES
 
-users = AppGroup("users", help="Users commands.")
+
+class _UsersGroup(AppGroup):
+    """A broken account rule ends any of its commands with the rule's message (exit 1)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except user_service.AccountError as exc:
+            raise click.ClickException(str(exc)) from None
 
 
-def _fail(exc: Exception):
-    raise click.ClickException(str(exc)) from None
+users = _UsersGroup("users", help="Users commands.")
 
 
 @users.command("create-admin")
@@ -32,10 +39,7 @@ def _fail(exc: Exception):
 @click.option("--full-name", default="", help="For a new user (default 'Administrator').")
 def create_admin(email: str, password: str, full_name: str) -> None:
     """Create an active admin; an existing user is promoted, reactivated and given PASSWORD."""
-    try:
-        user, created = user_service.ensure_admin(email, password, full_name)
-    except user_service.AccountError as exc:
-        _fail(exc)
+    user, created = user_service.ensure_admin(email, password, full_name)
     verb = "Created admin" if created else "Promoted existing user to admin (password reset)"
     click.echo(f"{verb}: {user.email} (id {user.id})")
 
@@ -59,10 +63,7 @@ def create_admin(email: str, password: str, full_name: str) -> None:
 @click.option("--full-name", default="", help="The user's name.")
 def create(email: str, password: str, tier: str, full_name: str) -> None:
     """Create an active plain (non-admin) user; the password must not be guessable."""
-    try:
-        user = user_service.create_user(email, password, full_name, tier=tier)
-    except user_service.AccountError as exc:
-        _fail(exc)
+    user = user_service.create_user(email, password, full_name, tier=tier)
     click.echo(f"Created user: {user.email} (id {user.id}, tier {user.tier})")
 
 
@@ -70,10 +71,7 @@ def create(email: str, password: str, tier: str, full_name: str) -> None:
 @click.argument("email")
 def unlock(email: str) -> None:
     """Lift every login lockout of EMAIL (every IP, and current-password checks)."""
-    try:
-        lifted = user_service.unlock(email)
-    except user_service.AccountError as exc:
-        _fail(exc)
+    lifted = user_service.unlock(email)
     click.echo(f"{user_service.normalise_email(email)}: unlocked ({lifted} lock(s) lifted)")
 
 
@@ -81,10 +79,7 @@ def unlock(email: str) -> None:
 @click.argument("email")
 def show(email: str) -> None:
     """Show one user: tier, active, admin, lockouts, last login and API key counts."""
-    try:
-        user = user_service.require_by_email(email)
-    except user_service.AccountError as exc:
-        _fail(exc)
+    user = user_service.require_by_email(email)
     for label, value in user_report.report(user):
         click.echo(f"{label + ':':<12} {value}")
 
@@ -112,10 +107,7 @@ def list_users() -> None:
 @click.argument("tier")
 def set_tier(email: str, tier: str) -> None:
     """Set a user's subscription tier (starter, pro, elite)."""
-    try:
-        user = user_service.set_tier(email, tier)
-    except user_service.AccountError as exc:
-        _fail(exc)
+    user = user_service.set_tier(email, tier)
     click.echo(f"{user.email}: tier is now {user.tier}")
 
 
@@ -123,8 +115,5 @@ def set_tier(email: str, tier: str) -> None:
 @click.argument("email")
 def deactivate(email: str) -> None:
     """Deactivate a user: refused (403 inactive_user) from their very next request."""
-    try:
-        user = user_service.deactivate(email)
-    except user_service.AccountError as exc:
-        _fail(exc)
+    user = user_service.deactivate(email)
     click.echo(f"{user.email}: deactivated")

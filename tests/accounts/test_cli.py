@@ -46,6 +46,10 @@ def test_cli_errors_exit_non_zero_with_a_message(runner, auth):
         (["users", "set-tier", "nobody@example.com", "pro"], "No user"),
         (["users", "set-tier", "someone@example.com", "gold"], "Unknown tier"),
         (["users", "deactivate", "nobody@example.com"], "No user"),
+        (["users", "unlock", "nobody@example.com"], "No user"),
+        (["users", "show", "nobody@example.com"], "No user"),
+        (["users", "create", "new@example.com", "--password", "short"], "Password"),
+        (["users", "create", "someone@example.com", "--password", "a long unguessable pw 42"], "already"),
     ]
     for args, message in cases:
         result = runner.invoke(args=args)
