@@ -52,14 +52,18 @@ def report(user_id: int, tier: str, days: int, now: datetime | None = None) -> d
             select(FeedUsageDaily.day, FeedUsageDaily.requests).where(
                 FeedUsageDaily.user_id == user_id, FeedUsageDaily.day.between(first, today)
             )
-        ).tuples()
+        )
+        .tuples()
+        .all()
     )
     delivered: dict[date, int] = dict(
         db.session.execute(
             select(SignalDeliveryDaily.day, SignalDeliveryDaily.delivered).where(
                 SignalDeliveryDaily.user_id == user_id, SignalDeliveryDaily.day.between(first, today)
             )
-        ).tuples()
+        )
+        .tuples()
+        .all()
     )
     history = []
     for n in range(days):
