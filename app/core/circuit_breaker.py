@@ -55,12 +55,7 @@ class CircuitBreaker:
     def available(self) -> bool:
         """Would ``allow()`` let a call through now? (A look only: takes no trial slot.)"""
         with self._lock:
-            if self._state == CLOSED:
-                return True
-            now = self._clock()
-            if self._state == OPEN:
-                return now - self._opened_at >= self.reset_seconds
-            return self._trial_started_at is None or now - self._trial_started_at >= self.reset_seconds
+            return self._state == CLOSED or self._trial_due(self._clock())
 
     def allow(self) -> bool:
         """May a call go to the upstream now? (Takes the half-open trial slot.)"""
@@ -68,17 +63,18 @@ class CircuitBreaker:
             if self._state == CLOSED:
                 return True
             now = self._clock()
-            if self._state == OPEN:
-                if now - self._opened_at < self.reset_seconds:
-                    return False
-                self._set_state(HALF_OPEN)
-                self._trial_started_at = now
-                return True
-            # half-open: one trial at a time
-            if self._trial_started_at is not None and now - self._trial_started_at < self.reset_seconds:
+            if not self._trial_due(now):
                 return False
+            if self._state == OPEN:
+                self._set_state(HALF_OPEN)
             self._trial_started_at = now
             return True
+
+    def _trial_due(self, now: float) -> bool:  # caller holds the lock; state is not closed
+        if self._state == OPEN:
+            return now - self._opened_at >= self.reset_seconds
+        # half-open: one trial at a time; one that never reported back is replaced
+        return self._trial_started_at is None or now - self._trial_started_at >= self.reset_seconds
 
     def record_success(self) -> None:
         if self._state == CLOSED and not self._failures:
