@@ -13,7 +13,7 @@ from __future__ import annotations
 from flask import Flask
 
 API_KEY_SCHEME = "apiKeyAuth"
-KEY_OR_BEARER = [{"bearerAuth": []}, {API_KEY_SCHEME: []}]
+KEY_OR_BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}, {API_KEY_SCHEME: []}]
 
 
 def init_app(app: Flask) -> None:

@@ -31,7 +31,7 @@ import threading
 import time
 from datetime import timedelta
 
-from flask import Flask, current_app, request
+from flask import Flask, Response, current_app, request
 from flask_jwt_extended import create_access_token
 from prometheus_client import Counter
 
@@ -73,8 +73,10 @@ def required_scope() -> str | None:
     rule = request.url_rule
     if request.blueprint == "signals":
         return service.SIGNALS_READ
-    if request.method in ("GET", "HEAD") and (
-        rule.rule == "/api/users/me" or rule.rule.startswith("/api/users/me/")
+    if (
+        rule is not None
+        and request.method in ("GET", "HEAD")
+        and (rule.rule == "/api/users/me" or rule.rule.startswith("/api/users/me/"))
     ):
         return service.ACCOUNT_READ
     return None
@@ -124,7 +126,7 @@ def _minted() -> _Minted:
     return minted
 
 
-def authenticate_key():
+def authenticate_key() -> None:
     """``before_request``: turn a presented API key into its owner's internal access token."""
     if request.method == "OPTIONS" or not request.path.startswith(API_PREFIX) or request.url_rule is None:
         return None  # unknown routes and methods keep their 404/405
@@ -148,7 +150,7 @@ def authenticate_key():
     return None
 
 
-def count_key_request(response):
+def count_key_request(response: Response) -> Response:
     """``after_request``: count a request the key was accepted for (per key, per UTC day)."""
     facts = request.environ.get(KEY_ATTR)
     if facts is None:

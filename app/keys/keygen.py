@@ -47,7 +47,7 @@ def hash_key(key: str) -> str:
 
 def looks_like_key(value: str | None) -> bool:
     """Cheap test: is this credential meant as an API key (vs. a JWT)?"""
-    return bool(value) and value.startswith(KEY_PREFIX)
+    return value is not None and value.startswith(KEY_PREFIX)
 
 
 def parse_prefix(key: str) -> str | None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts import tokens
@@ -212,4 +212,4 @@ def touch(key_ids: list[int], now: datetime | None = None) -> None:
     now = now or datetime.now(UTC)
     # Its own connection and transaction: never commits a view's session.
     with db.engine.begin() as conn:
-        conn.execute(ApiKey.__table__.update().where(ApiKey.id.in_(key_ids)).values(last_used_at=now))
+        conn.execute(update(ApiKey).where(ApiKey.id.in_(key_ids)).values(last_used_at=now))

@@ -29,6 +29,7 @@ import weakref
 from datetime import UTC, date, datetime
 
 from flask import Flask, current_app
+from redis.client import Pipeline
 
 from app.core import redis_guard
 
@@ -96,7 +97,7 @@ class KeyUsage:
         if not counts and not to_stamp:
             return
 
-        def build(pipe):
+        def build(pipe: Pipeline) -> None:
             for (day, key_id), n in counts.items():
                 pipe.hincrby(day_key(day), str(key_id), n)
             for day in {day for day, _ in counts}:

@@ -6,10 +6,13 @@ with 403 ``forbidden`` (auth.py: outside every key scope).
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_jwt_extended import current_user, jwt_required
 
 from app.accounts.auth_views import BEARER
 from app.keys import service
+from app.keys.models import ApiKey
 from app.keys.schemas import KeyCreateSchema, KeyListSchema, NewKeySchema
 from httpkit.errors import Blueprint
 
@@ -22,7 +25,7 @@ blp = Blueprint("keys", __name__, url_prefix="/api/keys", description="API keys 
 @blp.response(201, NewKeySchema)
 @blp.alt_response(409, response="CONFLICT", description="limit_reached: already 10 live keys")
 @blp.doc(security=BEARER)
-def create_key(body):
+def create_key(body: dict[str, Any]) -> ApiKey:
     """Create a key; the response's ``key`` is shown this once (only its hash is kept)."""
     row, key = service.create_key(current_user.id, body["name"], body.get("scopes"))
     row.key = key  # serialised once, never stored
@@ -33,7 +36,7 @@ def create_key(body):
 @jwt_required()
 @blp.response(200, KeyListSchema)
 @blp.doc(security=BEARER)
-def list_keys():
+def list_keys() -> dict[str, list[ApiKey]]:
     """The caller's live keys (never the key itself)."""
     return {"items": service.list_keys(current_user.id)}
 
@@ -43,7 +46,7 @@ def list_keys():
 @blp.response(204)
 @blp.alt_response(404, response="NOT_FOUND", description="no such key of yours")
 @blp.doc(security=BEARER)
-def revoke_key(key_id):
+def revoke_key(key_id: int) -> None:
     """Revoke a key: refused from the very next request, on every worker."""
     service.revoke_key(current_user.id, key_id)
     return None
