@@ -30,7 +30,7 @@ blp = Blueprint(
 
 
 @blp.get("/")
-def admin_page():
+def admin_page() -> str:
     return render_template("web/admin.html")
 
 
