@@ -33,8 +33,7 @@ def configure_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from app import mail, metrics, models  # noqa: F401  (models: the schema, for Alembic)
-    from app import keys
+    from app import keys, mail, metrics, models  # noqa: F401  (models: the schema, for Alembic)
     from app.accounts import request_auth
     from app.core import database, sessions
     from app.core.celery_app import celery_init_app
