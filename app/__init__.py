@@ -63,7 +63,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app import admin, web
-    from app.accounts import auth_views, email_views, user_views  # noqa: F401  (email_views: routes on auth's blp)
+    from app.accounts import auth_views, email_views, link_pages, user_views  # noqa: F401  (email_views: routes on auth's blp)
     from app.core import health
     from app.extensions import api
     from app.feed import views as feed_views
@@ -75,6 +75,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(health.blp)  # plain Flask: not part of the API document
     http_docs.init_app(app)  # /docs/assets/: Swagger UI's files, served locally
     web.init_app(app)  # /admin/: the admin web page (plain Flask, not in the API document)
+    link_pages.init_app(app)  # /verify-email, /reset-password: the pages the mail links open
     for module in (auth_views, user_views, usage_views, feed_views, admin, webhook_views, key_views):
         api.register_blueprint(module.blp)
 
