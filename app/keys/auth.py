@@ -34,6 +34,7 @@ from datetime import timedelta
 from flask import Flask, Response, current_app, request
 from flask_jwt_extended import create_access_token
 from prometheus_client import Counter
+from prometheus_client.metrics import Counter as CounterChild
 
 from app.keys import keygen, service, usage
 from httpkit.errors import APIError
@@ -49,6 +50,9 @@ KEY_REQUESTS = Counter(
     "Requests that presented an API key, by outcome (accepted, invalid, forbidden). No key id: bounded labels.",
     ["result"],
 )
+
+# Children looked up once (prometheus_client handles the fork in multiprocess mode).
+_ACCEPTED, _INVALID, _FORBIDDEN = (KEY_REQUESTS.labels(r) for r in ("accepted", "invalid", "forbidden"))
 
 
 def is_key_claims(jwt_data: dict) -> bool:
@@ -82,8 +86,8 @@ def required_scope() -> str | None:
     return None
 
 
-def _refuse(status: int, code: str, message: str, result: str) -> APIError:
-    KEY_REQUESTS.labels(result).inc()
+def _refuse(status: int, code: str, message: str, result: CounterChild) -> APIError:
+    result.inc()
     headers = {"WWW-Authenticate": f'Bearer error="{code}"'} if status == 401 else None
     return APIError(status, code, message, headers=headers)
 
@@ -135,7 +139,7 @@ def authenticate_key() -> None:
         return None
     facts = service.find(key)
     if facts is None:
-        raise _refuse(401, "token_invalid", "The API key is invalid or has been revoked.", "invalid")
+        raise _refuse(401, "token_invalid", "The API key is invalid or has been revoked.", _INVALID)
     scope = required_scope()
     if scope is None or scope not in facts.scopes:
         raise _refuse(
@@ -143,7 +147,7 @@ def authenticate_key() -> None:
             "forbidden",
             "This API key may not be used here: "
             + (f"it lacks the '{scope}' scope." if scope else "this endpoint needs a login."),
-            "forbidden",
+            _FORBIDDEN,
         )
     request.environ[KEY_ATTR] = facts
     request.environ["HTTP_AUTHORIZATION"] = f"Bearer {_minted().token_for(facts)}"
@@ -156,9 +160,9 @@ def count_key_request(response: Response) -> Response:
     if facts is None:
         return response
     if response.status_code == 401:  # revoked: refused by the revocation check
-        KEY_REQUESTS.labels("invalid").inc()
+        _INVALID.inc()
     else:
-        KEY_REQUESTS.labels("accepted").inc()
+        _ACCEPTED.inc()
         usage.record(facts.id)
     return response
 

@@ -26,7 +26,7 @@ import logging
 import threading
 import time
 import weakref
-from datetime import UTC, date, datetime
+from datetime import date, timedelta
 
 from flask import Flask, current_app
 from redis.client import Pipeline
@@ -48,8 +48,16 @@ def last_used_key(key_id: int) -> str:
     return f"alpine:apikey:lu:{key_id}"
 
 
-def utc_day() -> str:
-    return datetime.now(UTC).date().isoformat()
+_EPOCH = date(1970, 1, 1)
+
+
+def utc_day_number() -> int:
+    """Days since 1970-01-01 (UTC): cheaper per request than formatting a date."""
+    return int(time.time() // 86400)
+
+
+def day_string(number: int) -> str:
+    return (_EPOCH + timedelta(days=number)).isoformat()
 
 
 class KeyUsage:
@@ -59,13 +67,13 @@ class KeyUsage:
         self.app = weakref.ref(app)
         self.lock = threading.Lock()
         self.flush_lock = threading.Lock()
-        self.pending: dict[tuple[str, int], int] = {}
+        self.pending: dict[tuple[int, int], int] = {}  # (UTC day number, key id) -> requests
         self.stamped: dict[int, float] = {}  # key id -> monotonic time of our last stamp attempt
         self.used: set[int] = set()
         self.last_flush = 0.0
 
     def record(self, key_id: int) -> None:
-        entry = (utc_day(), key_id)
+        entry = (utc_day_number(), key_id)
         with self.lock:
             if entry in self.pending or len(self.pending) < MAX_PENDING:
                 self.pending[entry] = self.pending.get(entry, 0) + 1
@@ -74,9 +82,10 @@ class KeyUsage:
     def due(self, interval: float) -> bool:
         return time.monotonic() - self.last_flush >= interval
 
-    def pending_on(self, day: str, key_ids: list[int]) -> dict[int, int]:
+    def pending_on(self, day: date, key_ids: list[int]) -> dict[int, int]:
+        number = (day - _EPOCH).days
         with self.lock:
-            return {k: self.pending.get((day, k), 0) for k in key_ids}
+            return {k: self.pending.get((number, k), 0) for k in key_ids}
 
     def flush(self) -> None:
         """Send the pending counts and stamp ``last_used_at`` where due (needs an app context)."""
@@ -99,9 +108,9 @@ class KeyUsage:
 
         def build(pipe: Pipeline) -> None:
             for (day, key_id), n in counts.items():
-                pipe.hincrby(day_key(day), str(key_id), n)
+                pipe.hincrby(day_key(day_string(day)), str(key_id), n)
             for day in {day for day, _ in counts}:
-                pipe.expire(day_key(day), RETENTION_SECONDS)
+                pipe.expire(day_key(day_string(day)), RETENTION_SECONDS)
             for key_id in to_stamp:
                 pipe.set(last_used_key(key_id), 1, nx=True, ex=LAST_USED_SECONDS)
 
@@ -147,7 +156,7 @@ def counts(key_ids: list[int], day: date) -> dict[int, int]:
     """Requests per key on ``day`` (UTC): Redis plus this process's unsent counts."""
     if not key_ids:
         return {}
-    local = _usage().pending_on(day.isoformat(), key_ids)
+    local = _usage().pending_on(day, key_ids)
     res = redis_guard.run_pipeline(
         lambda pipe: pipe.hmget(day_key(day.isoformat()), [str(k) for k in key_ids])
     )
