@@ -290,6 +290,13 @@ def banner() -> None:
 
     Admin page     http://127.0.0.1:{ALPINE_PORT}/admin/
     Demo admin     {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}   (sign in there, or POST /api/auth/login)
+    Bot API key    a key for a bot (shown once; the demo admin's login creates it):
+      T=$(curl -s -X POST http://127.0.0.1:{ALPINE_PORT}/api/auth/login -H 'Content-Type: application/json' \\
+          -d '{{"email": "{DEMO_ADMIN_EMAIL}", "password": "{DEMO_ADMIN_PASSWORD}"}}' |
+          python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
+      curl -s -X POST http://127.0.0.1:{ALPINE_PORT}/api/keys -H "Authorization: Bearer $T" \\
+          -H 'Content-Type: application/json' -d '{{"name": "my bot"}}'
+      then:  curl -s "http://127.0.0.1:{ALPINE_PORT}/api/signals/latest?limit=5" -H "X-API-Key: alp_..."
     Operator CLI   ./run flask users --help
     Mail           account mail (verification, password reset) is caught by a local SMTP
                    sink on 127.0.0.1:{MAIL_PORT}: saved under instance/mail/, links printed here
