@@ -230,7 +230,7 @@ def save_and_print_mail(message, rcpt_tos: list[str], raw: bytes) -> None:
     print(f"[mail] to {', '.join(rcpt_tos)}: {message['Subject']}", flush=True)
     for link in links(message):
         print(f"[mail]   {link}", flush=True)
-    print(f"[mail]   saved {path.relative_to(INSTANCE.parent) if INSTANCE.parent in path.parents else path}", flush=True)
+    print(f"[mail]   saved {path}", flush=True)
 
 
 def write_redis_conf(data_dir: Path, password: str) -> Path:

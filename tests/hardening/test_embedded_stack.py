@@ -4,12 +4,15 @@ it was started the way a shell starts a background job (SIGINT ignored, own sess
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -34,6 +37,8 @@ SCRUBBED = (
     "ARGO_API_KEY",
     "PROMETHEUS_MULTIPROC_DIR",
     "INSTANCE_DIR",
+    "MAIL_SERVER",
+    "PUBLIC_URL",
 )
 
 
@@ -59,7 +64,12 @@ def _ignore_sigint() -> None:
 @pytest.fixture
 def stack(tmp_path):
     instance = tmp_path / "instance"
-    ports = {"ALPINE_PORT": free_port(), "ARGO_PORT": free_port(), "EMBEDDED_REDIS_PORT": free_port()}
+    ports = {
+        "ALPINE_PORT": free_port(),
+        "ARGO_PORT": free_port(),
+        "EMBEDDED_REDIS_PORT": free_port(),
+        "MAIL_PORT": free_port(),
+    }
     env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
     env.update({k: str(v) for k, v in ports.items()}, INSTANCE_DIR=str(instance))
     log = open(tmp_path / "embedded.out", "wb")
@@ -123,3 +133,58 @@ def test_embedded_redis_requires_the_instance_password_on_loopback_and_sigint_st
     # Also whatever those services forked after we looked (Celery's pool, gunicorn workers).
     assert not [p.pid for p in psutil.process_iter() if _pgid(p.pid) in groups]
     assert not _ok(f"http://127.0.0.1:{ports['ALPINE_PORT']}/health")
+
+
+def _printed_link(out: Path, path: str, seen: int, timeout: float = 60) -> str:
+    """The newest ``[mail]   http://...<path>?token=`` line ./run printed (waiting for the seen+1-th)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = [
+            ln.split("[mail]", 1)[1].strip() for ln in out.read_text().splitlines() if "[mail]   http" in ln
+        ]
+        found = [ln for ln in lines if f"{path}?token=" in ln]
+        if len(found) > seen:
+            return found[-1]
+        assert time.monotonic() < deadline, f"no {path} link printed:\n" + out.read_text()[-3000:]
+        time.sleep(0.2)
+
+
+def _post(url: str, body: dict) -> tuple[int, bytes]:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def test_a_newcomer_registers_clicks_the_printed_link_then_resets_the_password(stack, tmp_path):
+    proc, instance, ports, _family = stack
+    api = f"http://127.0.0.1:{ports['ALPINE_PORT']}"
+    out = tmp_path / "embedded.out"
+    email, password, new_password = "newcomer@example.com", "correct horse battery", "a new horse staple 99"
+
+    status, _ = _post(
+        f"{api}/api/auth/register", {"email": email, "password": password, "full_name": "New Comer"}
+    )
+    assert status == 201
+    link = _printed_link(out, "/verify-email", 0)
+    assert link.startswith(f"{api}/verify-email?token=")
+    assert _ok(link)  # the page the link opens
+    token = urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)["token"][0]
+    status, body = _post(f"{api}/api/auth/verify-email", {"token": token})
+    assert status == 200 and json.loads(body)["is_verified"] is True
+    saved = list((instance / "mail").glob("*.eml"))
+    assert saved and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in saved)
+
+    assert _post(f"{api}/api/auth/forgot-password", {"email": email})[0] == 202
+    link = _printed_link(out, "/reset-password", 0)
+    token = urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)["token"][0]
+    assert _post(f"{api}/api/auth/reset-password", {"token": token, "new_password": new_password})[0] == 204
+    assert _post(f"{api}/api/auth/login", {"email": email, "password": password})[0] == 401
+    assert _post(f"{api}/api/auth/login", {"email": email, "password": new_password})[0] == 200
+
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=40) == 0
