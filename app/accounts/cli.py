@@ -1,4 +1,4 @@
-"""`flask --app wsgi users ...`: operator commands, through app/accounts/users.py.
+"""`flask --app wsgi users ...`: operator commands, through app/accounts/users.py and admin_changes.py.
 
 Every change goes through the same service as the API (commit, then the user's
 cache entry is deleted, and an audit_log row with actor_id NULL is written).
@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from app.accounts import user_report
+from app.accounts import admin_changes, user_report
 from app.accounts import users as user_service
 from app.accounts.tiers import DEFAULT_TIER, TIER_NAMES
 
@@ -39,7 +39,7 @@ users = _UsersGroup("users", help="Users commands.")
 @click.option("--full-name", default="", help="For a new user (default 'Administrator').")
 def create_admin(email: str, password: str, full_name: str) -> None:
     """Create an active admin; an existing user is promoted, reactivated and given PASSWORD."""
-    user, created = user_service.ensure_admin(email, password, full_name)
+    user, created = admin_changes.ensure_admin(email, password, full_name)
     verb = "Created admin" if created else "Promoted existing user to admin (password reset)"
     click.echo(f"{verb}: {user.email} (id {user.id})")
 
@@ -71,7 +71,7 @@ def create(email: str, password: str, tier: str, full_name: str) -> None:
 @click.argument("email")
 def unlock(email: str) -> None:
     """Lift every login lockout of EMAIL (every IP, and current-password checks)."""
-    lifted = user_service.unlock(email)
+    lifted = admin_changes.unlock(email)
     click.echo(f"{user_service.normalise_email(email)}: unlocked ({lifted} lock(s) lifted)")
 
 
@@ -107,7 +107,7 @@ def list_users() -> None:
 @click.argument("tier")
 def set_tier(email: str, tier: str) -> None:
     """Set a user's subscription tier (starter, pro, elite)."""
-    user = user_service.set_tier(email, tier)
+    user = admin_changes.set_tier(email, tier)
     click.echo(f"{user.email}: tier is now {user.tier}")
 
 
@@ -115,5 +115,5 @@ def set_tier(email: str, tier: str) -> None:
 @click.argument("email")
 def deactivate(email: str) -> None:
     """Deactivate a user: refused (403 inactive_user) from their very next request."""
-    user = user_service.deactivate(email)
+    user = admin_changes.deactivate(email)
     click.echo(f"{user.email}: deactivated")

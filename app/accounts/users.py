@@ -6,13 +6,12 @@ is broken, live in app/accounts/rules.py.
 Each writer commits and then, in the same code path, invalidates the user's
 cache entry (``user_cache.invalidate``: a new generation token, then a
 delete, so no reader that read the row before the commit can store it after),
-and the change is seen on that user's very next request. Admin/operator changes write an ``audit_log`` row in the same
-transaction as the change.
+and the change is seen on that user's very next request. The audited admin
+and operator changes (tier, active, admin) are in app/accounts/admin_changes.py
+and commit through :func:`commit` too.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +22,6 @@ from app.accounts.passwords import passwords
 from app.accounts.rules import (
     AccountError,
     EmailTaken,
-    SelfLockout,
     Throttled,
     UserNotFound,
     check_email,
@@ -31,15 +29,11 @@ from app.accounts.rules import (
     check_tier,
     normalise_email,
 )
-from app.accounts.security_models import AuditLog
 from app.accounts.tiers import DEFAULT_TIER
 from app.core.sqlbase import utcnow
 from app.extensions import db
 
 __all__ = ["AccountError"]  # callers (views, CLI) catch it as users.AccountError
-
-# Fields an admin may change, and what the audit log records.
-ADMIN_FIELDS = ("tier", "is_active", "is_admin")
 
 
 def get(user_id: int) -> User | None:
@@ -50,7 +44,7 @@ def by_email(email: str) -> User | None:
     return db.session.execute(select(User).where(User.email == normalise_email(email))).scalar_one_or_none()
 
 
-def _commit(user_id: int | None = None) -> None:
+def commit(user_id: int | None = None) -> None:
     """Commit, turning a unique-email race into EmailTaken; then drop the cache entry."""
     try:
         db.session.commit()
@@ -85,7 +79,7 @@ def create_user(
         is_active=is_active,
     )
     db.session.add(user)
-    _commit()
+    commit()
     user_cache.invalidate(user.id)  # ids are reused after a TRUNCATE ... RESTART IDENTITY
     return user
 
@@ -99,7 +93,7 @@ def authenticate(email: str, password: str) -> User | None:
         return None
     if hasher.needs_rehash(user.password_hash):  # parameters were raised since
         user.password_hash = hasher.hash(password)
-        _commit(user.id)
+        commit(user.id)
     return user
 
 
@@ -118,7 +112,7 @@ def update_profile(user_id: int, *, full_name: str | None = None, email: str | N
                 raise EmailTaken("This email address is already registered.")
             user.email = email
             user.is_verified = False  # a new address has not been verified
-    _commit(user.id)
+    commit(user.id)
     return user
 
 
@@ -143,13 +137,13 @@ def change_password(user_id: int, current_password: str, new_password: str, ip: 
     if not passwords().verify(user.password_hash, current_password):
         login_throttle.password_check_failed(user.email, ip)
         return False
-    _set_password(user, new_password, field="new_password")
-    _commit(user.id)
+    set_password(user, new_password, field="new_password")
+    commit(user.id)
     login_throttle.password_check_succeeded(user.id, ip)
     return True
 
 
-def _set_password(user: User, password: str, field: str = "password") -> None:
+def set_password(user: User, password: str, field: str = "password") -> None:
     check_password(password, email=user.email, full_name=user.full_name, field=field)
     user.password_hash = passwords().hash(password)
     user.token_version = (user.token_version or 1) + 1
@@ -159,70 +153,14 @@ def _set_password(user: User, password: str, field: str = "password") -> None:
 def mark_verified(user: User) -> None:
     """Email confirmed by its link; commits with the caller's use of the token."""
     user.is_verified = True
-    _commit(user.id)
+    commit(user.id)
 
 
 def set_new_password(user: User, password: str) -> None:
     """Password reset by its link: bumps token_version (every older token is refused);
     commits with the caller's use of the token."""
-    _set_password(user, password, field="new_password")
-    _commit(user.id)
-
-
-# -- admin and operator changes ----------------------------------------------
-def _snapshot(user: User) -> dict:
-    return {f: getattr(user, f) for f in ADMIN_FIELDS}
-
-
-@dataclass
-class Actor:
-    """Who made a change, for the audit log (actor_id None = operator CLI)."""
-
-    id: int | None = None
-    ip: str | None = None
-    via: str = "api"
-
-
-def admin_update(target_id: int, changes: dict, actor: Actor) -> User:
-    """Apply ``{tier?, is_active?, is_admin?}``; audit what changed.
-
-    An admin may not deactivate or demote themself (403 forbidden): that would
-    risk locking every admin out.
-    """
-    user = get(target_id)
-    if user is None:
-        raise UserNotFound("No such user.")
-    changes = {k: v for k, v in changes.items() if k in ADMIN_FIELDS and v is not None}
-    if "tier" in changes:
-        check_tier(changes["tier"])
-    if (
-        actor.id is not None
-        and actor.id == user.id
-        and (changes.get("is_active") is False or changes.get("is_admin") is False)
-    ):
-        raise SelfLockout("Admins cannot deactivate or demote themselves.")
-    return _apply(user, changes, actor, action="user.update")
-
-
-def _apply(user: User, changes: dict, actor: Actor, action: str) -> User:
-    before = _snapshot(user)
-    for field, value in changes.items():
-        setattr(user, field, value)
-    after = _snapshot(user)
-    changed = [f for f in ADMIN_FIELDS if before[f] != after[f]]
-    if changed:
-        db.session.add(
-            AuditLog(
-                actor_id=actor.id,
-                action=action,
-                target_id=user.id,
-                before={f: before[f] for f in changed},
-                after={f: after[f] for f in changed},
-                ip=actor.ip,
-            )
-        )
-    _commit(user.id)
-    return user
+    set_password(user, password, field="new_password")
+    commit(user.id)
 
 
 def record_login(user_id: int) -> None:
@@ -239,52 +177,6 @@ def require_by_email(email: str) -> User:
     if user is None:
         raise UserNotFound(f"No user with email {normalise_email(email)!r}.")
     return user
-
-
-def set_tier(email: str, tier: str, actor: Actor | None = None) -> User:
-    check_tier(tier)
-    return _apply(require_by_email(email), {"tier": tier}, actor or Actor(via="cli"), action="user.set_tier")
-
-
-def deactivate(email: str, actor: Actor | None = None) -> User:
-    return _apply(
-        require_by_email(email), {"is_active": False}, actor or Actor(via="cli"), action="user.deactivate"
-    )
-
-
-def ensure_admin(
-    email: str, password: str, full_name: str = "", actor: Actor | None = None
-) -> tuple[User, bool]:
-    """CLI create-admin: create an active admin, or promote + reactivate an existing
-    user and set their password to ``password``. Returns (user, created)."""
-    email = check_email(email)
-    user = by_email(email)
-    check_password(
-        password, email=email, full_name=user.full_name if user else (full_name or "Administrator")
-    )
-    if user is None:
-        user = create_user(email, password, full_name or "Administrator", is_admin=True)
-        db.session.add(
-            AuditLog(
-                actor_id=None,
-                action="user.create_admin",
-                target_id=user.id,
-                before=None,
-                after={"is_admin": True},
-                ip=None,
-            )
-        )
-        _commit(user.id)
-        return user, True
-    _set_password(user, password)  # bumps token_version: the old password's sessions die
-    _apply(user, {"is_admin": True, "is_active": True}, actor or Actor(via="cli"), action="user.create_admin")
-    return user, False
-
-
-def unlock(email: str) -> int:
-    """Operator: lift every login lockout of an existing user's email (see login_throttle.unlock)."""
-    user = require_by_email(email)
-    return login_throttle.unlock(user.email, user.id)
 
 
 # -- reading -----------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import request
 from flask_jwt_extended import current_user
 
+from app.accounts import admin_changes
 from app.accounts import users as user_service
 from app.accounts.auth_views import BEARER
 from app.accounts.schemas import AdminUserPageSchema, AdminUserQuerySchema, AdminUserUpdateSchema, UserSchema
@@ -52,5 +53,5 @@ def get_user(user_id):
 @blp.doc(security=BEARER)
 def update_user(body, user_id):
     """Change tier / is_active / is_admin; audited; effective on the user's next request."""
-    actor = user_service.Actor(id=current_user.id, ip=request.remote_addr, via="api")
-    return user_service.admin_update(user_id, body, actor)
+    actor = admin_changes.Actor(id=current_user.id, ip=request.remote_addr, via="api")
+    return admin_changes.admin_update(user_id, body, actor)

@@ -243,11 +243,11 @@ def test_non_admin_gets_403_forbidden_on_every_admin_route(app, client, auth, pa
 
 
 def test_deactivated_admin_is_refused_everywhere(app, client, auth):
-    from app.accounts import users as user_service
+    from app.accounts import admin_changes
 
     admin = auth.admin()
     with app.app_context():
-        user_service.deactivate(admin.email)
+        admin_changes.deactivate(admin.email)
     for method, url in admin_routes(app):
         assert_envelope(client.open(url, method=method, headers=admin.headers, json={}), 403, "inactive_user")
 
