@@ -1,9 +1,13 @@
 """Request metrics: the counting hook, the Redis -> SQL rollup, the /metrics exporter.
 
-request.py     per-process aggregation + flusher to per-minute Redis hashes
+request.py     the hooks that time and count each request (init_app)
+aggregator.py  the per-process aggregate and its exactly-once flush to per-minute Redis hashes
+flusher.py     the flusher thread of each process and the exit flush
 keys.py        the Redis key layout both sides share
-rollup.py      closed minutes -> SQL tables, exactly once (design in its docstring)
+rollup.py      closed minutes claimed in Redis and forgotten once in SQL (design in its docstring)
+rollup_sql.py  one claimed batch into SQL, exactly once; rollup_rows.py parses it
 prometheus.py  GET /metrics (multiprocess-safe under gunicorn)
+analytics.py   the admin figures and request series, from SQL
 """
 
 from __future__ import annotations
