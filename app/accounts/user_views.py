@@ -7,6 +7,7 @@ from flask_jwt_extended import current_user, get_current_user, jwt_required
 from app.accounts import users as user_service
 from app.accounts.auth_views import BEARER, client_ip
 from app.accounts.schemas import PasswordChangeSchema, ProfileUpdateSchema, UserSchema
+from app.keys import KEY_OR_BEARER
 from httpkit.errors import APIError, Blueprint
 
 blp = Blueprint("users", __name__, url_prefix="/api/users", description="Users")
@@ -17,7 +18,7 @@ blp = Blueprint("users", __name__, url_prefix="/api/users", description="Users")
 @blp.response(200, UserSchema)
 @blp.alt_response(401, response="UNAUTHORIZED", description="token_* errors")
 @blp.alt_response(403, response="FORBIDDEN", description="inactive_user")
-@blp.doc(security=BEARER)
+@blp.doc(security=KEY_OR_BEARER)  # a login or an API key (account:read)
 def me():
     """The authenticated user (served from the user cache: no SQL in steady state)."""
     return get_current_user()  # the object itself: cheaper to serialise than the proxy

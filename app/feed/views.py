@@ -6,13 +6,13 @@ import marshmallow as ma
 from flask import Response, g, jsonify
 from flask_jwt_extended import current_user, jwt_required
 
-from app.accounts.auth_views import BEARER
 from app.accounts.request_auth import quota_headers, quota_hook
 from app.accounts.tiers import DEFAULT_TIER, TIERS
 from app.feed import window_poller
 from app.feed.schemas import FeedSchema, LatestQuerySchema
 from app.feed.signal_feed import latest_for_tier
 from app.feed.window import render
+from app.keys import KEY_OR_BEARER
 from httpkit.errors import APIError, Blueprint
 
 blp = Blueprint("signals", __name__, url_prefix="/api/signals", description="Signals")
@@ -23,7 +23,7 @@ blp.record_once(window_poller.on_register)
 
 
 @blp.route("/latest")
-@blp.doc(security=BEARER)
+@blp.doc(security=KEY_OR_BEARER)  # a login or an API key (signals:read)
 @jwt_required()
 # webargs defaults query strings to EXCLUDE; unknown parameters are a 422 here.
 @blp.arguments(LatestQuerySchema(), location="query", as_kwargs=True, unknown=ma.RAISE)

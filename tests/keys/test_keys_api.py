@@ -128,3 +128,10 @@ def test_openapi_documents_the_key_scheme(client):
     }
     assert "bearerAuth" in schemes
     assert "/api/keys" in spec["paths"] and "/api/keys/{key_id}" in spec["paths"]
+    # The routes a key may call say so; the others stay login-only.
+    key_or_bearer = [{"bearerAuth": []}, {"apiKeyAuth": []}]
+    assert spec["paths"]["/api/signals/latest"]["get"]["security"] == key_or_bearer
+    assert spec["paths"]["/api/users/me"]["get"]["security"] == key_or_bearer
+    assert spec["paths"]["/api/users/me/usage"]["get"]["security"] == key_or_bearer
+    assert spec["paths"]["/api/users/me"]["patch"]["security"] == [{"bearerAuth": []}]
+    assert spec["paths"]["/api/keys"]["post"]["security"] == [{"bearerAuth": []}]
