@@ -123,13 +123,6 @@ def revoke_key(user_id: int, key_id: int) -> None:
     forget(row.prefix)
 
 
-def active_key_count(user_id: int) -> int:
-    """For operators (users show): how many live keys a user has."""
-    return db.session.execute(
-        select(func.count(ApiKey.id)).where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
-    ).scalar_one()
-
-
 # -- lookups on the request path ---------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class KeyFacts:
