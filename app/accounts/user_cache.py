@@ -122,15 +122,21 @@ def ttl() -> int:
 
 
 def _backend():
-    return cache.cache  # flask_caching RedisCache (cachelib): serializer + key prefix
+    return cache.cache  # flask_caching RedisCache (cachelib): its public ``serializer``
+
+
+def _prefix() -> str:
+    # The same prefix Flask-Caching hands the backend (its documented setting),
+    # so cache.get("user:1") and the pipeline's read name the same Redis key.
+    return current_app.config.get("CACHE_KEY_PREFIX") or ""
 
 
 def full_key(user_id: int) -> str:
-    return f"{_backend()._get_prefix()}{cache_key(user_id)}"
+    return f"{_prefix()}{cache_key(user_id)}"
 
 
 def gen_key(user_id: int) -> str:
-    return f"{_backend()._get_prefix()}user-gen:{int(user_id)}"
+    return f"{_prefix()}user-gen:{int(user_id)}"
 
 
 # The generation token outlives any request by far: a reader that saw "no
@@ -195,26 +201,6 @@ def load_from_db(user_id: int) -> dict | None:
     data = dict(zip(CACHED_COLUMNS, row, strict=True))
     data["created_at"] = data["created_at"].isoformat() if data["created_at"] else None
     return data
-
-
-def get_user(user_id: int) -> CurrentUser | None:
-    """Standalone lookup (cache, then database) for code outside the request pipeline."""
-    data, generation = None, None
-    use_redis = enabled() and redis_guard.guard().breaker.available()
-    if use_redis:
-        res = redis_guard.run_pipeline(lambda pipe: queue_lookup(pipe, user_id))
-        if res is None:
-            USER_CACHE_LOOKUPS.labels("error").inc()
-            use_redis = False
-        else:
-            raw, generation = res[0]
-            data = loads(raw)
-            USER_CACHE_LOOKUPS.labels("hit" if data else "miss").inc()
-    if data is None:
-        data = load_from_db(user_id)
-        if data is not None and use_redis:
-            store(data, generation)
-    return CurrentUser.from_dict(data) if data else None
 
 
 def store(data: dict, generation: bytes | None) -> None:
