@@ -7,6 +7,7 @@ from flask_jwt_extended import current_user, get_jwt, jwt_required
 
 from app.accounts import email_flows, login_throttle, registration_throttle, tokens
 from app.accounts import users as user_service
+from app.accounts.rules import AccountError
 from app.accounts.schemas import AccessTokenSchema, LoginSchema, RegisterSchema, TokenPairSchema, UserSchema
 from httpkit.errors import APIError, Blueprint
 
@@ -35,7 +36,7 @@ def register(body):
         )
     try:
         user = user_service.create_user(body["email"], body["password"], body["full_name"])
-    except user_service.AccountError as exc:
+    except AccountError as exc:
         if exc.status == 422:  # nothing created, and no address probed: not counted
             registration_throttle.give_back(ip)
         raise

@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 
 from app.accounts import admin_changes, user_report
 from app.accounts import users as user_service
+from app.accounts.rules import AccountError
 from app.accounts.tiers import DEFAULT_TIER, TIER_NAMES
 
 
@@ -20,7 +21,7 @@ class _UsersGroup(AppGroup):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except user_service.AccountError as exc:
+        except AccountError as exc:
             raise click.ClickException(str(exc)) from None
 
 

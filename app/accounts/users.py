@@ -20,7 +20,6 @@ from app.accounts import login_throttle, user_cache
 from app.accounts.models import User
 from app.accounts.passwords import passwords
 from app.accounts.rules import (
-    AccountError,
     EmailTaken,
     Throttled,
     UserNotFound,
@@ -32,8 +31,6 @@ from app.accounts.rules import (
 from app.accounts.tiers import DEFAULT_TIER
 from app.core.sqlbase import utcnow
 from app.extensions import db
-
-__all__ = ["AccountError"]  # callers (views, CLI) catch it as users.AccountError
 
 
 def get(user_id: int) -> User | None:
