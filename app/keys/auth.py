@@ -21,8 +21,9 @@ metrics -- a key request gets the same way, in the same one Redis pipeline:
    the owner's user record (403 ``inactive_user``) and quota.
 
 A key is not bound to its owner's password (bots keep running after a
-password change); request_auth.py skips the token-version check for claims
-that carry ``akid`` and answers a revoked key with 401 ``token_invalid``.
+password change); request_auth.py skips the token-version check for the
+internal token of the key this request presented (``is_key_claims``) and
+answers a revoked key with 401 ``token_invalid``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import threading
 import time
 from datetime import timedelta
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, has_request_context, request
 from flask_jwt_extended import create_access_token
 from prometheus_client import Counter
 from prometheus_client.metrics import Counter as CounterChild
@@ -42,6 +43,8 @@ from httpkit.errors import APIError
 KEY_CLAIM = "akid"
 KEY_ATTR = "alpine.api_key"  # the request's KeyFacts, in the WSGI environ
 API_PREFIX = "/api/"
+# The internal token's ``tv``: no user ever has it (versions start at 1 and grow).
+NO_TOKEN_VERSION = -1
 # Re-mint the internal token when less than this is left of its life.
 REMINT_MARGIN_SECONDS = 60
 
@@ -56,8 +59,14 @@ _ACCEPTED, _INVALID, _FORBIDDEN = (KEY_REQUESTS.labels(r) for r in ("accepted", 
 
 
 def is_key_claims(jwt_data: dict) -> bool:
-    """True for the claims of a request authenticated by an API key."""
-    return KEY_CLAIM in jwt_data
+    """True for the internal token of the API key *this request* presented.
+
+    The internal token never leaves the server; should one be presented
+    directly anyway (a leak), it is not this request's key: it then gets no
+    exemption and is refused (its ``tv`` matches no user's token version).
+    """
+    facts = request.environ.get(KEY_ATTR) if has_request_context() else None
+    return facts is not None and jwt_data.get(KEY_CLAIM) == facts.id
 
 
 def presented_key() -> str | None:
@@ -109,7 +118,7 @@ class _Minted:
         claims = {
             "sid": service.session_id(facts.id),
             "sx": service.KEY_SESSION_END,
-            "tv": 0,
+            "tv": NO_TOKEN_VERSION,
             KEY_CLAIM: facts.id,
         }
         token = create_access_token(

@@ -295,3 +295,13 @@ def test_prometheus_labels_carry_no_key_id(client, logged_in_user):
     assert {dict(lbl)["result"] for lbl in labels} <= {"accepted", "invalid", "forbidden"}
     text = "".join(str(s) for m in REGISTRY.collect() for s in m.samples)
     assert key["prefix"] not in text
+
+
+def test_a_leaked_internal_token_is_refused(probe_app, client, logged_in_user):
+    """The JWT minted for a key's session never leaves the server; presented directly it is refused."""
+    key = create_key(client, logged_in_user, scopes=["signals:read", "account:read"])
+    assert client.get("/api/signals/_key_probe", headers=x_api_key(key["key"])).status_code == 200
+    ((internal, _exp),) = probe_app.extensions["api_key_minted"].data.values()
+    for method, path in (("get", "/api/signals/_key_probe"), ("get", "/api/users/me"), ("get", "/api/keys")):
+        resp = getattr(client, method)(path, headers=bearer(internal))
+        assert resp.status_code == 401, (path, resp.get_json())
