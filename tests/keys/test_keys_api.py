@@ -39,7 +39,17 @@ def test_scopes_are_validated(client, logged_in_user):
     h = logged_in_user.headers
     ok = client.post("/api/keys", json={"name": "b", "scopes": ["account:read", "signals:read"]}, headers=h)
     assert ok.status_code == 201 and ok.get_json()["scopes"] == ["signals:read", "account:read"]
-    for bad in ({"name": "b", "scopes": ["admin"]}, {"name": "b", "scopes": []}, {"name": ""}, {"nme": "x"}):
+    for bad in (
+        {"name": "b", "scopes": ["admin"]},
+        {"name": "b", "scopes": []},
+        {"name": "b", "scopes": "signals:read"},
+        {"name": ""},
+        {"name": "   "},
+        {"name": "a\x00b"},
+        {"name": 7},
+        {"nme": "x"},
+        {"name": "b", "key": "alp_chosen_by_me"},
+    ):
         resp = client.post("/api/keys", json=bad, headers=h)
         assert resp.status_code == 422 and err(resp) == "validation_error", bad
     assert client.post("/api/keys", json={"name": "x" * 101}, headers=h).status_code == 422
@@ -80,6 +90,27 @@ def test_concurrent_creations_never_exceed_the_limit(app, auth, logged_in_user):
     finally:
         server.stop()
     assert sorted(codes) == [201] * 10 + [409] * 10
+
+
+def test_concurrent_revocations_of_one_key_give_one_204(app, logged_in_user, client):
+    import requests
+
+    from tests.conftest import ServerThread
+
+    key = create_key(client, logged_in_user)
+    server = ServerThread(app).start()
+    try:
+
+        def delete(_):
+            return requests.delete(
+                f"{server.url}/api/keys/{key['id']}", headers=logged_in_user.headers, timeout=30
+            ).status_code
+
+        with ThreadPoolExecutor(10) as pool:
+            codes = list(pool.map(delete, range(10)))
+    finally:
+        server.stop()
+    assert sorted(codes) == [204] + [404] * 9
 
 
 def test_another_users_key_is_404_and_stays_alive(client, auth):
