@@ -23,8 +23,10 @@ import logging
 import random
 import time
 from collections import Counter
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
@@ -41,8 +43,11 @@ log = logging.getLogger(__name__)
 EARLY_TOLERANCE_SECONDS = 1.0  # a countdown task may fire a little early
 SWEEP_BATCH = 500
 
+# One POST to make: the message, its endpoint, the checked target (None: refused), headers, body.
+Job = tuple[WebhookMessage, WebhookEndpoint, ssrf.Target | None, dict[str, str], bytes]
 
-def backoff_seconds(attempts: int, config) -> float:
+
+def backoff_seconds(attempts: int, config: Mapping[str, Any]) -> float:
     """Delay before the attempt after ``attempts`` failed ones: base * 2^(n-1),
     capped, times a jitter in [0.5, 1] so failed receivers are not hit in lockstep."""
     base = float(config["WEBHOOK_RETRY_BASE_SECONDS"])
@@ -51,11 +56,11 @@ def backoff_seconds(attempts: int, config) -> float:
     return delay * random.uniform(0.5, 1.0)
 
 
-def lease_seconds(config) -> float:
+def lease_seconds(config: Mapping[str, Any]) -> float:
     return float(config["WEBHOOK_TIMEOUT_SECONDS"]) + float(config["WEBHOOK_LEASE_MARGIN_SECONDS"])
 
 
-def _claim(message_ids: list[int], now, lease: float) -> list[int]:
+def _claim(message_ids: list[int], now: datetime, lease: float) -> list[int]:
     """The ids of ``message_ids`` this worker now holds a lease on (one UPDATE:
     a message another worker holds, or one not due, is not returned)."""
     claimed = db.session.execute(
@@ -75,7 +80,7 @@ def _claim(message_ids: list[int], now, lease: float) -> list[int]:
     return ids
 
 
-def _signing_secrets(endpoint: WebhookEndpoint, now) -> list[str]:
+def _signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
     secrets = [endpoint.secret]
     if endpoint.previous_secret and endpoint.previous_secret_until and endpoint.previous_secret_until > now:
         secrets.append(endpoint.previous_secret)
@@ -103,7 +108,7 @@ def attempt_many(message_ids: list[int]) -> dict[int, str]:
         .order_by(WebhookMessage.id)
     ).all()
     results: dict[int, str] = {}
-    jobs = []
+    jobs: list[Job] = []
     targets: dict[str, ssrf.Target | None] = {}  # one DNS check per URL per batch
     for message, endpoint in rows:
         # A test event goes out even to a disabled endpoint (its owner is checking it).
@@ -138,8 +143,8 @@ def attempt_many(message_ids: list[int]) -> dict[int, str]:
     return results
 
 
-def _send_all(jobs, timeout: float, threads: int) -> list[sender.Outcome]:
-    def send(job) -> sender.Outcome:
+def _send_all(jobs: list[Job], timeout: float, threads: int) -> list[sender.Outcome]:
+    def send(job: Job) -> sender.Outcome:
         _message, _endpoint, target, headers, body = job
         if target is None:
             return sender.Outcome(None, "address_refused", 0)
@@ -153,7 +158,7 @@ def _send_all(jobs, timeout: float, threads: int) -> list[sender.Outcome]:
 
 
 def _record(
-    message: WebhookMessage, endpoint: WebhookEndpoint, outcome: sender.Outcome, now
+    message: WebhookMessage, endpoint: WebhookEndpoint, outcome: sender.Outcome, now: datetime
 ) -> tuple[str, float | None]:
     """Add the attempt to the session; returns (result, retry delay or None). No commit."""
     config = current_app.config
@@ -193,7 +198,7 @@ def _record(
     return "failed", None
 
 
-def _count_failure(endpoint_id: int, now) -> None:
+def _count_failure(endpoint_id: int, now: datetime) -> None:
     """One more failed attempt in the endpoint's streak; disable it when the streak
     is both old and long enough. Atomic UPDATEs: concurrent attempts may race."""
     config = current_app.config

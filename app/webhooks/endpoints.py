@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from app.accounts.models import User
 from app.accounts.tiers import TIERS
+from app.accounts.user_cache import CurrentUser
 from app.core.sqlbase import utcnow
 from app.extensions import db
 from app.webhooks import queue, signing, ssrf
@@ -24,7 +25,7 @@ SUBSCRIBABLE_EVENTS = (EVENT_SIGNAL_CREATED,)
 DELIVERY_LOG_LIMIT = 100
 
 
-def require_push_tier(user) -> None:
+def require_push_tier(user: CurrentUser) -> None:
     """Push is a pro/elite feature: the same tiers that see premium signals."""
     tier = TIERS.get(user.tier)
     if tier is None or not tier.premium:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import validate
 
@@ -14,11 +17,13 @@ MAX_SYMBOLS = 100
 class UpperString(ma.fields.String):
     """A symbol: stripped and upper-cased, as Argo writes them."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> str:
         return super()._deserialize(value, attr, data, **kwargs).strip().upper()
 
 
-def _unique(values):
+def _unique(values: Iterable[str] | None) -> list[str] | None:
     return None if values is None else list(dict.fromkeys(values))
 
 
@@ -39,7 +44,7 @@ class _EndpointFields(ma.Schema):
     )
 
     @ma.post_load
-    def _dedupe(self, data, **_kwargs):
+    def _dedupe(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
         for name in ("events", "symbols"):
             if name in data:
                 data[name] = _unique(data[name])

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 MAX_URL_LENGTH = 2048
@@ -114,7 +116,7 @@ def check_url(url: str, *, allow_private: bool, require_https: bool) -> Target:
     return Target(parsed.scheme, parsed.host, parsed.port, parsed.path, addresses[0])
 
 
-def check_from_config(url: str, config) -> Target:
+def check_from_config(url: str, config: Mapping[str, Any]) -> Target:
     return check_url(
         url,
         allow_private=bool(config["WEBHOOK_ALLOW_PRIVATE"]),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from flask_jwt_extended import current_user, jwt_required
 
 from app.accounts.auth_views import BEARER
+from app.accounts.user_cache import CurrentUser
 from app.webhooks import endpoints as service
 from app.webhooks.schemas import (
     DeliveryListSchema,
@@ -22,16 +25,16 @@ from httpkit.errors import Blueprint
 blp = Blueprint("webhooks", __name__, url_prefix="/api/webhooks", description="Push: webhooks")
 
 
-def _user():
+def _user() -> CurrentUser:
     """The caller, after the tier check (starter: 403 tier_required, before any validation)."""
     service.require_push_tier(current_user)
     return current_user
 
 
-def tier_first(view):
+def tier_first(view: Callable[..., Any]) -> Callable[..., Any]:
     # Runs before flask-smorest parses the body, so a starter gets 403 whatever it sent.
     @wraps(view)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         _user()
         return view(*args, **kwargs)
 
@@ -46,7 +49,7 @@ def tier_first(view):
 @blp.response(201, WebhookWithSecretSchema)
 @blp.alt_response(403, response="FORBIDDEN", description="tier_required (starter)")
 @blp.alt_response(409, response="CONFLICT", description="limit_reached (5 endpoints per user)")
-def create(body):
+def create(body: dict[str, Any]) -> dict[str, Any]:
     """Create an endpoint; its signing secret is shown only in this answer."""
     return service.public(service.create(current_user.id, body), with_secret=True)
 
@@ -56,7 +59,7 @@ def create(body):
 @jwt_required()
 @tier_first
 @blp.response(200, WebhookListSchema)
-def list_endpoints():
+def list_endpoints() -> dict[str, list[dict[str, Any]]]:
     """The caller's endpoints (no secrets)."""
     return {"items": [service.public(e) for e in service.list_for(current_user.id)]}
 
@@ -66,7 +69,7 @@ def list_endpoints():
 @jwt_required()
 @tier_first
 @blp.response(200, WebhookSchema)
-def get_endpoint(endpoint_id):
+def get_endpoint(endpoint_id: int) -> dict[str, Any]:
     """One endpoint (404 for another user's)."""
     return service.public(service.get_owned(current_user.id, endpoint_id))
 
@@ -77,7 +80,7 @@ def get_endpoint(endpoint_id):
 @tier_first
 @blp.arguments(WebhookUpdateSchema)
 @blp.response(200, WebhookSchema)
-def update_endpoint(body, endpoint_id):
+def update_endpoint(body: dict[str, Any], endpoint_id: int) -> dict[str, Any]:
     """Change the URL, filters or is_active (true re-enables a disabled endpoint)."""
     return service.public(service.update(current_user.id, endpoint_id, body))
 
@@ -87,7 +90,7 @@ def update_endpoint(body, endpoint_id):
 @jwt_required()
 @tier_first
 @blp.response(204)
-def delete_endpoint(endpoint_id):
+def delete_endpoint(endpoint_id: int) -> None:
     """Delete the endpoint, its pending messages and its delivery log."""
     service.delete(current_user.id, endpoint_id)
 
@@ -97,7 +100,7 @@ def delete_endpoint(endpoint_id):
 @jwt_required()
 @tier_first
 @blp.response(202, TestEventSchema)
-def send_test(endpoint_id):
+def send_test(endpoint_id: int) -> dict[str, str]:
     """Queue a webhook.test event to this endpoint (sent by a worker)."""
     return {"message_id": service.send_test(current_user.id, endpoint_id)}
 
@@ -107,7 +110,7 @@ def send_test(endpoint_id):
 @jwt_required()
 @tier_first
 @blp.response(200, WebhookWithSecretSchema)
-def rotate_secret(endpoint_id):
+def rotate_secret(endpoint_id: int) -> dict[str, Any]:
     """A new secret; for 24 h messages carry signatures by the old and the new one."""
     return service.public(service.rotate_secret(current_user.id, endpoint_id), with_secret=True)
 
@@ -117,6 +120,6 @@ def rotate_secret(endpoint_id):
 @jwt_required()
 @tier_first
 @blp.response(200, DeliveryListSchema)
-def list_deliveries(endpoint_id):
+def list_deliveries(endpoint_id: int) -> dict[str, list[dict[str, Any]]]:
     """The newest 100 delivery attempts, newest first."""
     return {"items": service.deliveries(current_user.id, endpoint_id)}
