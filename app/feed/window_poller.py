@@ -4,9 +4,10 @@ One background thread per process (per app) asks Argo every
 ``FEED_POLL_INTERVAL`` seconds (default 0.25) for its newest page with
 ``If-None-Match``: an unchanged store is a 304 and costs nothing. On a 200
 only the signals not already in the window are verified (app/feed/signal_ingest.py
-``accept_many``), stored in the local copy (``store_new``: the unique insert,
-and the one place that knows which signals are newly stored), and a new
-window is built and swapped in with one reference assignment.
+``accept_many``), a new window is built and swapped in with one reference
+assignment, and then the new ones are stored in the local copy
+(``store_new``: the unique insert, and the one place that knows which
+signals are newly stored).
 
 Under gunicorn the thread is
 started lazily by the first feed request of each process and guarded by the
@@ -44,6 +45,10 @@ from app.feed.window import EMPTY, Entry, Window
 log = logging.getLogger(__name__)
 
 ARGO_PAGE_MAX = 500  # Argo's own bound on `limit`
+# The poll asks for the newest POLL_PAGE only (a few new signals per poll in
+# steady state): a small answer to fetch, parse and compare while the worker's
+# request threads hold the GIL. Deeper pages follow only when all of it is new.
+POLL_PAGE = 100
 EXTENSION_KEY = "feed_window"
 APP_KEY = "feed_window_app"  # a weak reference to the app itself, for the poller thread
 
@@ -95,6 +100,7 @@ class WindowHolder:
     # -- one refresh ---------------------------------------------------------------
     def refresh(self) -> bool:
         """One conditional poll (and, on news, a new window). Needs an app context."""
+        new_signals: list[dict] = []
         with self._refresh_lock:  # one at a time (refresh-on-read: many request threads)
             started = time.monotonic()
             try:
@@ -105,9 +111,13 @@ class WindowHolder:
                 self.confirmed_at = float("-inf")  # withdrawn until Argo answers again
                 return False
             if fetched is not None:
-                self.window, self.etag = fetched
+                self.window, self.etag, new_signals = fetched
             self.confirmed_at = started
-            return True
+        if new_signals:
+            # After the swap: a new signal is served first and stored a moment
+            # later (the local copy is the fallback; the beat sync also fills it).
+            _store(new_signals)
+        return True
 
 
 def _poll_loop(app: Flask, ref) -> None:
@@ -127,29 +137,31 @@ def _poll_loop(app: Flask, ref) -> None:
             return
 
 
-def _fetch(holder: WindowHolder) -> tuple[Window, str | None] | None:
-    """None when Argo says nothing changed; else the new window and its ETag."""
+def _fetch(holder: WindowHolder) -> tuple[Window, str | None, list[dict]] | None:
+    """None when Argo says nothing changed; else the new window, its ETag and
+    the newly verified signals (to store)."""
     old = holder.window
-    page_size = min(ARGO_PAGE_MAX, holder.size)
+    first = min(POLL_PAGE, holder.size)
     etag = holder.etag if (old.entries or old.complete) else None
-    raws, new_etag = argo_client.poll_latest(limit=page_size, offset=0, etag=etag)
+    raws, new_etag = argo_client.poll_latest(limit=first, offset=0, etag=etag)
     if raws is None:
         return None
-    complete = len(raws) < page_size
+    complete = len(raws) < first
     # Page deeper only while every signal is new (a burst, or the first fill).
     while not complete and len(raws) < holder.size and _sha(raws[-1]) not in old.shas:
-        want = min(page_size, holder.size - len(raws))
+        want = min(ARGO_PAGE_MAX, holder.size - len(raws))
         more, _ = argo_client.poll_latest(limit=want, offset=len(raws), etag=None)
         raws.extend(more or [])
         complete = len(more or []) < want
-    return _merge(old, raws, complete, holder.size), new_etag
+    window, verified = _merge(old, raws, complete, holder.size)
+    return window, new_etag, verified
 
 
 def _sha(raw) -> str | None:
     return raw.get("sha256") if isinstance(raw, dict) else None
 
 
-def _merge(old: Window, raws: list, complete: bool, size: int) -> Window:
+def _merge(old: Window, raws: list, complete: bool, size: int) -> tuple[Window, list[dict]]:
     """Argo's newest ``raws`` (unverified) + the part of ``old`` below them.
 
     Only what the window does not hold verbatim is verified: a new signal, or
@@ -166,7 +178,6 @@ def _merge(old: Window, raws: list, complete: bool, size: int) -> Window:
         else:
             to_check.append(raw)
     verified = signal_ingest.accept_many(to_check, "feed", use_recent=True)
-    _store(verified)
     kept.update((s["sha256"], Entry.from_signal(s)) for s in verified)
 
     entries: list[Entry] = []
@@ -183,7 +194,7 @@ def _merge(old: Window, raws: list, complete: bool, size: int) -> Window:
         complete = complete or old.complete
     if len(entries) > size:
         entries, complete = entries[:size], False
-    return Window.build(tuple(entries), complete)
+    return Window.build(tuple(entries), complete), verified
 
 
 def _store(signals: list[dict]) -> None:
