@@ -9,10 +9,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.accounts.tiers import DEFAULT_TIER
 from app.core.sqlbase import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
-class User(db.Model):
+class User(Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
