@@ -234,16 +234,6 @@ class SignalStore:
         rows = self.connection().execute(sql, params + (limit, offset)).fetchall()
         return [row[0] for row in rows]
 
-    def version_tag(self) -> str:
-        """An entity tag for "the store as it is now", cheap to compute.
-
-        Signals are only ever inserted, so the newest row (its id and a piece
-        of its sha256, one rowid lookup) names the state: any insert changes
-        it, and a different store file with as many rows still differs.
-        """
-        row = self.connection().execute("SELECT id, sha256 FROM signals ORDER BY id DESC LIMIT 1").fetchone()
-        return f'"{row[0]}-{row[1][:16]}"' if row else '"empty"'
-
     def get_payload(self, sha256: str) -> str | None:
         row = self.connection().execute("SELECT payload FROM signals WHERE sha256 = ?", (sha256,)).fetchone()
         return row[0] if row else None

@@ -60,3 +60,18 @@ def test_another_store_with_as_many_rows_has_another_tag(tmp_path):
         tags.append(app.test_client().get(URL).headers["ETag"])
         app.extensions["argo_store"].close_all()
     assert tags[0] != tags[1]
+
+
+def test_a_row_altered_in_place_changes_the_tag(argo_app_, argo_client):
+    import json
+
+    store = argo_app_.extensions["argo_store"]
+    signals = generate(3, 5)
+    store.insert_many(signals)
+    tag = argo_client.get(URL).headers["ETag"]
+    victim = signals[0]
+    store.connection().execute(
+        "UPDATE signals SET payload = ? WHERE sha256 = ?",
+        (json.dumps({**victim, "stop_loss": victim["stop_loss"] - 1}), victim["sha256"]),
+    )
+    assert argo_client.get(URL, headers={"If-None-Match": tag}).status_code == 200
