@@ -13,7 +13,8 @@ from tests.hardening.helpers import assert_envelope, table_counts
 
 @pytest.fixture
 def people(auth):
-    return auth.admin(email="root@example.com"), auth.user(email="alice@example.com")
+    # alice is pro: webhook endpoints answer a starter 403 tier_required before reading the body.
+    return auth.admin(email="root@example.com"), auth.user(email="alice@example.com", tier="pro")
 
 
 def json_body_operations(client):
@@ -30,12 +31,17 @@ def json_body_operations(client):
 @pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8"])
 def test_empty_json_body_is_400_everywhere(app, client, people, content_type):
     admin, alice = people
+    endpoint = client.post(
+        "/api/webhooks",
+        json={"url": "http://127.0.0.1:9/hook", "events": ["signal.created"]},
+        headers=alice.headers,
+    ).get_json()
     operations = json_body_operations(client)
     assert ("POST", "/api/auth/login") in operations and ("PATCH", "/api/users/me") in operations
     before = table_counts(app)
     for method, path in operations:
         headers = admin.headers if "/admin/" in path else alice.headers
-        url = path.replace("{user_id}", str(alice.id))
+        url = path.replace("{user_id}", str(alice.id)).replace("{endpoint_id}", str(endpoint["id"]))
         resp = client.open(url, method=method, data=b"", content_type=content_type, headers=headers)
         assert_envelope(resp, 400, "invalid_json")
     assert table_counts(app) == before
