@@ -90,6 +90,8 @@ ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "JWT_ACCESS_TOKEN_SECONDS": ("JWT_ACCESS_TOKEN_SECONDS", int),
     "JWT_REFRESH_TOKEN_SECONDS": ("JWT_REFRESH_TOKEN_SECONDS", int),
     "USER_CACHE_ENABLED": ("USER_CACHE_ENABLED", _bool),
+    "API_KEYS_PER_USER": ("API_KEYS_PER_USER", int),
+    "API_KEY_USAGE_FLUSH_SECONDS": ("API_KEY_USAGE_FLUSH_SECONDS", float),
     "PASSWORD_HASH_TIME_COST": ("PASSWORD_HASH_TIME_COST", int),
     "PASSWORD_HASH_MEMORY_COST": ("PASSWORD_HASH_MEMORY_COST", int),
     "METRICS_ENABLED": ("METRICS_ENABLED", _bool),
@@ -264,6 +266,10 @@ class AccountsSettings:
     REGISTRATION_RATE_LIMIT = "10/hour"
     # {"starter": 5} overrides app/accounts/tiers.py daily quotas (tests, special deals).
     TIER_QUOTA_OVERRIDES: dict = {}
+    # API keys (app/keys/): live keys per user; how often a process sends its
+    # per-key request counts to Redis (0 = on every request).
+    API_KEYS_PER_USER = 10
+    API_KEY_USAGE_FLUSH_SECONDS = 1.0
 
 
 class MailSettings:
