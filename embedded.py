@@ -26,9 +26,13 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from config import EMBEDDED_REDIS_PASSWORD_FILE
 from instance_files import PRIVATE_FILE_MODE, ensure_dir, instance_dir, instance_secret
+
+if TYPE_CHECKING:
+    from app.mail.sink import MailSink
 
 ROOT = Path(__file__).resolve().parent
 INSTANCE = instance_dir()
@@ -52,7 +56,7 @@ def log(message: str) -> None:
 class Stack:
     def __init__(self) -> None:
         self.procs: list[tuple[str, subprocess.Popen]] = []
-        self.mail_sink = None
+        self.mail_sink: MailSink | None = None
         self.env = self._environment()
 
     def _environment(self) -> dict:
