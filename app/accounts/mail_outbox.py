@@ -60,6 +60,7 @@ def publish(mail_id: int) -> bool:
         current_app.extensions["celery"].send_task(DELIVER_TASK, args=[int(mail_id)], retry=False)
     except Exception as exc:  # noqa: BLE001 - any broker failure: the sweep re-queues the row
         log.warning("mail %s not queued (%s); the sweep will queue it", mail_id, exc.__class__.__name__)
+        redis_guard.failed(exc)  # the broker is this Redis: the next requests skip it for a while
         return False
     _mark_enqueued(mail_id, utcnow())
     return True
