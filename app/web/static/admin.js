@@ -8,6 +8,7 @@
     access: null,
     refresh: null,
     refreshTimer: null,
+    reloadTimer: null,
     me: null,
     tiers: [],
     page: 1,
@@ -113,6 +114,9 @@
       $("signin-section").hidden = true;
       $("dashboard").hidden = false;
       await loadAll();
+      // Figures, charts and security tables follow the rollup (once a minute);
+      // the user list is left alone so an admin's edit is never reset under them.
+      state.reloadTimer = setInterval(() => loadFigures().catch((e) => status(e.message, true)), RELOAD_MS);
     } catch (e) {
       forget();
       error.textContent = e.message || "Sign-in failed.";
@@ -132,6 +136,7 @@
 
   function forget(message) {
     clearTimeout(state.refreshTimer);
+    clearInterval(state.reloadTimer);
     state.access = state.refresh = state.me = null;
     $("session").hidden = true;
     $("dashboard").hidden = true;
@@ -147,12 +152,18 @@
     el.classList.toggle("bad", Boolean(bad));
   }
 
+  const RELOAD_MS = 60 * 1000;
+
+  async function loadFigures() {
+    await Promise.all([loadAnalytics(), loadCharts(), loadSecurity()]);
+    status("Updated " + new Date().toISOString().slice(11, 19) + " UTC");
+  }
+
   async function loadAll() {
     status("Loading…");
     try {
-      await Promise.all([loadAnalytics(), loadCharts(), loadSecurity()]);
+      await loadFigures();
       await loadUsers();
-      status("Updated " + new Date().toISOString().slice(11, 19) + " UTC");
     } catch (e) {
       status(e.message, true);
     }
@@ -382,6 +393,7 @@
   document.addEventListener("DOMContentLoaded", () => {
     $("signin").addEventListener("submit", signIn);
     $("signout").addEventListener("click", signOut);
+    $("reload").addEventListener("click", () => loadAll());
     $("user-search").addEventListener("submit", (event) => {
       event.preventDefault();
       state.page = 1;
