@@ -8,8 +8,8 @@ starter) under the same gunicorn settings (gthread 2 x 4, --reuse-port),
 the bare Flask JSON endpoint of the same round.
 
 Setup (all on 127.0.0.1, created and removed here): a PostgreSQL database
-``alpine_bench_speed2_<random>``; Redis DB 3 (``BENCH_SPEED_REDIS_URL``),
-flushed at start and end; Argo over a SQLite store of 6,000 generated signals
+``alpine_bench_speed2_<random>``; a private redis-server on a free port (or
+``BENCH_SPEED_REDIS_URL``, flushed at start and end); Argo over a SQLite store of 6,000 generated signals
 (more than the 5,000 window); Alpine in production config
 (bench/speed2_app.py: quotas counted as always, limits out of reach); one
 user per tier.
@@ -62,7 +62,8 @@ if str(ROOT) not in sys.path:
 from bench.argo_client import CONF, delta, read_counts, seed_argo, wait_for_feed  # noqa: E402
 from bench.harness import BIN, Gunicorn, create_database, drop_database, require_wrk, wrk  # noqa: E402
 
-REDIS_URL = os.environ.get("BENCH_SPEED_REDIS_URL", "redis://127.0.0.1:6379/3")
+# A private redis-server on a free port (started by run()), unless one is named.
+REDIS_URL = os.environ.get("BENCH_SPEED_REDIS_URL", "")
 FEED = "/api/signals/latest?limit=10"
 ME = "/api/users/me"
 ARGO_LATEST = "/api/signals/latest?limit=10"
@@ -264,10 +265,37 @@ def freshness(argo_db: Path, alpine: Gunicorn, access_log: Path, tokens: dict, l
 
 
 # -- the run -----------------------------------------------------------------------
+def start_redis(workdir: Path) -> subprocess.Popen:
+    global REDIS_URL
+    from bench.harness import free_port
+
+    port = free_port()
+    server = shutil.which("redis-server") or str(BIN / "redis-server")
+    proc = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        + ["--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    REDIS_URL = f"redis://127.0.0.1:{port}/0"
+    import redis
+
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            redis.Redis.from_url(REDIS_URL).ping()
+            return proc
+        except redis.RedisError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 def run(rounds: int = 5, duration: int = 10, log=None, profile_dir: str | None = None) -> list[dict]:
     log = log or functools.partial(print, flush=True)
     require_wrk()
     workdir = Path(tempfile.mkdtemp(prefix="speed2_bench_"))
+    redis_proc = None if REDIS_URL else start_redis(workdir)
     db_name, database_url = create_database("alpine_bench_speed2")
     try:
         argo_db = workdir / "argo.db"
@@ -276,9 +304,13 @@ def run(rounds: int = 5, duration: int = 10, log=None, profile_dir: str | None =
         return _run(workdir, argo_db, database_url, tokens, rounds, duration, log, profile_dir)
     finally:
         drop_database(db_name)
-        import redis
+        if redis_proc is not None:
+            redis_proc.terminate()
+            redis_proc.wait(10)
+        else:
+            import redis
 
-        redis.Redis.from_url(REDIS_URL).flushdb()
+            redis.Redis.from_url(REDIS_URL).flushdb()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
