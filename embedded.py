@@ -301,6 +301,10 @@ def banner() -> None:
       curl -s -X POST http://127.0.0.1:{ALPINE_PORT}/api/keys -H "Authorization: Bearer $T" \\
           -H 'Content-Type: application/json' -d '{{"name": "my bot"}}'
       then:  curl -s "http://127.0.0.1:{ALPINE_PORT}/api/signals/latest?limit=5" -H "X-API-Key: alp_..."
+    Webhooks       pro/elite: ./run flask users create bot@example.com --tier pro, log in as above with its email and password, then
+      curl -s -X POST http://127.0.0.1:{ALPINE_PORT}/api/webhooks -H "Authorization: Bearer $T" \\
+          -H 'Content-Type: application/json' -d '{{"url": "http://127.0.0.1:8765/hook", "events": ["signal.created"]}}'
+      receiver:  WEBHOOK_SECRET=whsec_... .venv/bin/python examples/webhook_receiver.py 8765
     Operator CLI   ./run flask users --help
     Mail           account mail (verification, password reset) is caught by a local SMTP
                    sink on 127.0.0.1:{MAIL_PORT}: saved under instance/mail/, links printed here
