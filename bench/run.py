@@ -19,7 +19,16 @@ from bench.harness import Gunicorn, format_table, interleave, median_rps, requir
 
 # Feature benchmarks, in the order the issues built them. A module that is
 # missing is reported, not silently skipped.
-SUITES = ["argo_latest", "user_cache", "argo_client", "metrics_overhead", "soak", "nginx_front", "api_keys", "speed2"]
+SUITES = [
+    "argo_latest",
+    "user_cache",
+    "argo_client",
+    "metrics_overhead",
+    "soak",
+    "nginx_front",
+    "api_keys",
+    "speed2",
+]
 
 
 def ceiling(rounds: int, duration: int) -> list[dict]:

@@ -104,7 +104,9 @@ def reset_password(token: str, new_password: str) -> User:
         # A password change since the mail was sent makes its link stale.
         raise InvalidToken
     # A weak password is refused before the token is used up: the link still works.
-    user_service.check_password(new_password, email=user.email, full_name=user.full_name, field="new_password")
+    user_service.check_password(
+        new_password, email=user.email, full_name=user.full_name, field="new_password"
+    )
     if email_tokens.consume(RESET, token, mail_id=found.mail_id) is None:
         db.session.rollback()
         raise InvalidToken  # a concurrent redemption won
