@@ -21,8 +21,9 @@ Measured besides req/s:
   that includes the pollers' conditional GETs) divided by the feed requests
   wrk completed in it;
 * freshness: a thread stores 10 signals/s in Argo for 30 s while wrk loads
-  the elite feed; four probers ask the feed in a loop over keep-alive
-  connections of their own (--reuse-port spreads them over the workers),
+  the elite feed; eight probers ask the feed in a loop over keep-alive
+  connections of their own (--reuse-port spreads them over the workers; a
+  run where all of them landed on one worker says so: ``workers_probed``),
   each probe with its own ``limit`` so gunicorn's access log (``%(p)s``: the
   worker's pid) says which worker answered. A signal's delay in a worker =
   the first answer of that worker containing it, minus when it was stored;
@@ -193,8 +194,8 @@ def freshness(argo_db: Path, alpine: Gunicorn, access_log: Path, tokens: dict, l
     counter = iter(range(1, 10**9))
 
     def prober() -> None:
-        # A keep-alive connection of its own: --reuse-port pins it to one worker,
-        # and four of them almost always cover both (the access log says which).
+        # A keep-alive connection of its own: --reuse-port pins it to one worker;
+        # eight of them make covering both likely (the access log says which).
         session = requests.Session()
         headers = bearer(tokens["elite"])
         while not stop.is_set():
@@ -219,7 +220,7 @@ def freshness(argo_db: Path, alpine: Gunicorn, access_log: Path, tokens: dict, l
     load.start()
     time.sleep(1)
     gen = threading.Thread(target=generator)
-    probes_threads = [threading.Thread(target=prober) for _ in range(4)]
+    probes_threads = [threading.Thread(target=prober) for _ in range(8)]
     for probe in probes_threads:
         probe.start()
     gen.start()
