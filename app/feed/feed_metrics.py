@@ -40,3 +40,8 @@ FEED_STALE_RESPONSES = Counter(
     "alpine_feed_stale_responses_total",
     "Feed responses served from Alpine's local copy (stale: true).",
 )
+FEED_WINDOW_POLLS = Counter(
+    "alpine_feed_window_polls_total",
+    "The feed window's polls of Argo: unchanged (304), changed (a new window), failed (window withdrawn).",
+    ["result"],
+)

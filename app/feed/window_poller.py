@@ -40,6 +40,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.extensions import db
 from app.feed import signal_ingest
 from app.feed.argo_client import ArgoUnavailable, argo_client
+from app.feed.feed_metrics import FEED_WINDOW_POLLS
 from app.feed.window import EMPTY, Entry, Window
 
 log = logging.getLogger(__name__)
@@ -106,12 +107,14 @@ class WindowHolder:
             try:
                 fetched = _fetch(self)
             except ArgoUnavailable as exc:
+                FEED_WINDOW_POLLS.labels("failed").inc()
                 if self.confirmed_at != float("-inf"):
                     log.warning("feed window: argo poll failed (%s); serving the upstream path", exc.reason)
                 self.confirmed_at = float("-inf")  # withdrawn until Argo answers again
                 return False
             if fetched is not None:
                 self.window, self.etag, new_signals = fetched
+            FEED_WINDOW_POLLS.labels("unchanged" if fetched is None else "changed").inc()
             self.confirmed_at = started
         if new_signals:
             # After the swap: a new signal is served first and stored a moment

@@ -48,6 +48,9 @@ def test_steady_state_pages_make_no_upstream_call(polled_app, client, argo, tier
     expected = _shas({"signals": newest_first(signals)})
     assert _wait(lambda: _shas(client.get(URL, headers=headers).get_json()) == expected[:10], 5)
 
+    unchanged = metric("alpine_feed_window_polls_total", result="unchanged")
+    assert _wait(lambda: metric("alpine_feed_window_polls_total", result="unchanged") > unchanged, 5)  # 304s
+
     # Pause the poller to count what the requests alone cost upstream.
     holder = polled_app.extensions[window_poller.EXTENSION_KEY]
     holder.interval = 3600.0
