@@ -166,3 +166,25 @@ def test_openapi_documents_the_key_scheme(client):
     assert spec["paths"]["/api/users/me/usage"]["get"]["security"] == key_or_bearer
     assert spec["paths"]["/api/users/me"]["patch"]["security"] == [{"bearerAuth": []}]
     assert spec["paths"]["/api/keys"]["post"]["security"] == [{"bearerAuth": []}]
+
+
+def test_keys_are_found_by_a_unique_index_on_the_prefix(app):
+    """A lookup by prefix is an index lookup (PostgreSQL's plan says so even with the table forced off seq scans)."""
+    from sqlalchemy import inspect
+
+    from app.extensions import db
+
+    with app.app_context():
+        insp = inspect(db.engine)
+        uniques = [u["column_names"] for u in insp.get_unique_constraints("api_keys")]
+        uniques += [i["column_names"] for i in insp.get_indexes("api_keys") if i.get("unique")]
+        assert ["prefix"] in uniques
+        with db.engine.begin() as conn:
+            conn.execute(text("SET LOCAL enable_seqscan = off"))
+            plan = " ".join(
+                row[0]
+                for row in conn.execute(
+                    text("EXPLAIN SELECT id, key_hash FROM api_keys WHERE prefix = :p"), {"p": "0" * 12}
+                )
+            )
+    assert "Index" in plan and "uq_api_keys_prefix" in plan, plan
