@@ -13,7 +13,8 @@ from app.feed.schemas import FeedSchema, LatestQuerySchema
 from app.feed.signal_feed import latest_for_tier
 from app.feed.window import render
 from app.keys import KEY_OR_BEARER
-from httpkit.errors import APIError, Blueprint
+from httpkit.errors import APIError
+from httpkit.parsing import Blueprint  # memoises parsed query strings (the feed is asked the same few)
 
 blp = Blueprint("signals", __name__, url_prefix="/api/signals", description="Signals")
 # Per-tier daily quotas apply to every feed request (and only to those).
