@@ -19,6 +19,8 @@ BEAT_SCHEDULE: dict[str, dict] = {
     "webhooks-sweep": {"task": "webhooks.sweep", "schedule": 15.0},
     # Account mail whose task never reached the broker (Redis was down) (app/accounts/mail_outbox.py).
     "mail-sweep": {"task": "mail.sweep", "schedule": 60.0},
+    # Account-mail rows older than 30 days (app/accounts/mail_outbox.py).
+    "mail-prune": {"task": "mail.prune", "schedule": 86400.0},
     # Per-user feed counts of today and yesterday: quota counters -> SQL (app/usage/snapshot.py).
     "usage-snapshot": {"task": "usage.snapshot", "schedule": 600.0},
 }

@@ -78,6 +78,14 @@ def sweep_account_mail() -> int:
     return sweep()
 
 
+@shared_task(name="mail.prune")
+def prune_account_mail() -> int:
+    """Beat, daily: account-mail rows older than 30 days."""
+    from app.accounts.mail_outbox import prune
+
+    return prune()
+
+
 @shared_task(name="usage.snapshot")
 def snapshot_feed_usage() -> int:
     """Beat, every 10 min: today's and yesterday's per-user feed counts, Redis -> SQL."""

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from smtplib import SMTPException
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 
 from app.accounts import email_tokens
 from app.accounts import users as user_service
@@ -37,6 +37,7 @@ CLAIM_SECONDS = 300  # longer than one SMTP attempt can take (MAIL_TIMEOUT per o
 SWEEP_GRACE = timedelta(minutes=2)  # a queued task has this long to be picked up before a re-queue
 PUBLISH_GRACE = timedelta(seconds=30)
 SWEEP_MAX_AGE = timedelta(days=1)  # older unsent rows are left alone (the user can ask again)
+RETENTION_DAYS = 30  # then the row (what was sent, when, the last SMTP error) is pruned
 
 
 class MailNotSent(Exception):
@@ -201,3 +202,15 @@ def sweep(now: datetime | None = None) -> int:
         .all()
     )
     return sum(1 for mail_id in ids if publish(mail_id))
+
+
+def prune(days: int = RETENTION_DAYS, now: datetime | None = None) -> int:
+    """Beat, daily: rows created more than ``days`` ago (every token in them has long expired)."""
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    result = db.session.execute(
+        delete(AccountMail)
+        .where(AccountMail.created_at < cutoff)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return int(result.rowcount or 0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -199,3 +200,16 @@ def test_registration_answers_201_with_redis_down_and_the_sweep_queues_the_mail(
         from tests.conftest import _reset_state
 
         _reset_state(up)
+
+
+def test_prune_drops_rows_older_than_thirty_days(app, client):
+    register(client, "old@example.com")
+    register(client, "new@example.com")
+    with app.app_context():
+        old = db.session.execute(
+            select(AccountMail).where(AccountMail.email == "old@example.com")
+        ).scalar_one()
+        old.created_at = old.created_at - timedelta(days=31)
+        db.session.commit()
+        assert mail_outbox.prune() == 1
+        assert [r.email for r in db.session.execute(select(AccountMail)).scalars()] == ["new@example.com"]
