@@ -20,7 +20,7 @@ from app.accounts.mail_models import AccountMail
 from app.extensions import db
 from tests.conftest import ServerThread
 from tests.mail.conftest import PUBLIC_URL
-from tests.mail.helpers import register, token_of
+from tests.mail.helpers import SEEN_TOKENS, register, token_of
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("mail_worker")]
 
@@ -193,3 +193,10 @@ def test_smtp_down_at_registration_then_delivered_when_it_returns(app, client, s
     (message,) = delivered("patient@example.com", timeout=60)
     token = token_of(message, "verify-email")
     assert client.post("/api/auth/verify-email", json={"token": token}).status_code == 200
+
+
+def test_no_token_reaches_the_worker_log(mail_worker):
+    # Runs last in this module: the worker (INFO level) has sent every message above.
+    log = mail_worker.log()
+    assert "mail.deliver" in log and SEEN_TOKENS
+    assert not [token for token in SEEN_TOKENS if token in log]
