@@ -44,6 +44,10 @@ def _email_key(email: str) -> str:
 
 
 # -- verification ---------------------------------------------------------------
+def _resend_limit(user_id: int) -> Limit:
+    return _limit("VERIFICATION_RESEND_LIMIT", f"alpine:mail:verify:{user_id}", "user")
+
+
 def send_verification(user: User) -> None:
     """On registration (not throttled beyond registration's own limit)."""
     mail_outbox.queue(VERIFY, user.email, user.id)
@@ -56,12 +60,21 @@ def resend_verification(user_id: int) -> None:
         raise user_service.UserNotFound("No such user.")
     if user.is_verified:
         return  # nothing to confirm; not counted
-    decision = throttle.hit([_limit("VERIFICATION_RESEND_LIMIT", f"alpine:mail:verify:{user.id}", "user")])
+    decision = throttle.hit([_resend_limit(user.id)])
     if not decision.allowed:
         raise user_service.Throttled(
             "Too many verification emails; try again later.", decision.retry_after, decision.scope
         )
     mail_outbox.queue(VERIFY, user.email, user.id)
+
+
+def email_changed(user: User) -> None:
+    """A new address gets its verification mail, within the resend limit (past it,
+    none: changing the email must not become a way to mail any address at will;
+    the user can ask with resend-verification later)."""
+    decision = throttle.hit([_resend_limit(user.id)])
+    if decision.allowed:
+        mail_outbox.queue(VERIFY, user.email, user.id)
 
 
 def verify_email(token: str) -> User:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response
 from flask_jwt_extended import current_user, get_current_user, jwt_required
 
+from app.accounts import email_flows
 from app.accounts import users as user_service
 from app.accounts.auth_views import BEARER, client_ip
 from app.accounts.schemas import PasswordChangeSchema, ProfileUpdateSchema, UserSchema
@@ -34,10 +35,14 @@ def me():
 @blp.alt_response(409, response="CONFLICT", description="email_taken")
 @blp.doc(security=BEARER)
 def update_me(body):
-    """Change full name and/or email (a new email is unverified)."""
-    return user_service.update_profile(
+    """Change full name and/or email (a new email is unverified and gets a verification mail)."""
+    before = current_user.email
+    user = user_service.update_profile(
         current_user.id, full_name=body.get("full_name"), email=body.get("email")
     )
+    if user.email != before:
+        email_flows.email_changed(user)
+    return user
 
 
 @blp.post("/me/password")

@@ -213,3 +213,19 @@ def test_prune_drops_rows_older_than_thirty_days(app, client):
         db.session.commit()
         assert mail_outbox.prune() == 1
         assert [r.email for r in db.session.execute(select(AccountMail)).scalars()] == ["new@example.com"]
+
+
+def test_a_changed_email_gets_a_verification_mail_within_the_resend_limit(app, client, auth):
+    user = auth.user("mover@example.com")
+    for n in range(5):
+        resp = client.patch("/api/users/me", json={"email": f"moved{n}@example.com"}, headers=user.headers)
+        assert resp.status_code == 200 and resp.get_json()["is_verified"] is False
+    assert (
+        client.patch("/api/users/me", json={"full_name": "Same Address"}, headers=user.headers).status_code
+        == 200
+    )
+    with app.app_context():
+        sent_to = [
+            r.email for r in db.session.execute(select(AccountMail).order_by(AccountMail.id)).scalars()
+        ]
+    assert sent_to == ["moved0@example.com", "moved1@example.com", "moved2@example.com"]
