@@ -213,4 +213,4 @@ def prune(days: int = RETENTION_DAYS, now: datetime | None = None) -> int:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    return int(result.rowcount or 0)
+    return rows_affected(result)
