@@ -59,6 +59,12 @@ class JSONObjectParser(FlaskParser):
         check_query_string(req, schema)
         return super().load_querystring(req, schema)
 
+    # The one underscore name touched here: webargs' framework parsers (its own
+    # FlaskParser included) override this hook to turn undecodable JSON into
+    # their framework's error; it is the subclass extension point for exactly
+    # that. If webargs renames it, malformed bodies fall back to webargs' 400
+    # without our envelope, and tests/test_errors.py and the hostile-input tests
+    # (which send malformed JSON and expect `invalid_json`) fail.
     def _handle_invalid_json_error(
         self, error: Exception, req: Request, *args: Any, **kwargs: Any
     ) -> NoReturn:
