@@ -1,4 +1,6 @@
-"""Per-request authentication: JWT callbacks, the current user, quotas, admin guard.
+"""Per-request authentication: JWT callbacks, the current user, the quota slot, admin guard.
+
+The feed's quota hooks (what a slot means for the response) are app/feed/quota_hooks.py.
 
 The per-request Redis work is ONE pipeline (one round trip)
 ------------------------------------------------------------
@@ -36,7 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial, wraps
+from functools import partial
 from typing import Any
 
 from flask import Flask, request
@@ -54,7 +56,6 @@ from httpkit.errors import APIError, error_response
 # app context, which a test (pytest-flask) may keep across many requests.
 STATE_ATTR = "alpine.auth"
 COUNT_QUOTA_ATTR = "alpine.count_quota"
-QUOTA_ATTR = "alpine.quota"
 CALLER_ATTR = "alpine.caller"
 
 
@@ -157,7 +158,17 @@ def resolve(jwt_data: dict) -> AuthState:
     return state
 
 
-def _undo_quota(state: AuthState | None) -> None:
+def count_quota_on_this_request() -> None:
+    """Have ``resolve()`` take one quota slot in its pipeline (feed requests only)."""
+    _set(COUNT_QUOTA_ATTR, True)
+
+
+def auth_state() -> AuthState | None:
+    """What ``resolve()`` decided for this request (None before it ran)."""
+    return _get(STATE_ATTR)
+
+
+def undo_quota(state: AuthState | None) -> None:
     """A request refused by auth does not use up the user's quota."""
     if state is None or not state.quota_key or not state.quota_count:
         return
@@ -243,52 +254,6 @@ def _register_jwt_callbacks() -> None:
         return _unauthorized(401, "token_invalid", "The token is invalid.")
 
 
-# -- quota hooks (registered on the signals blueprint: only feed requests pay) ------
-def quota_hook():
-    if request.method == "OPTIONS":
-        return None
-    _set(COUNT_QUOTA_ATTR, True)
-    try:
-        verify_jwt_in_request()
-    except Exception:
-        _undo_quota(_get(STATE_ATTR))
-        raise
-    state: AuthState = _get(STATE_ATTR)
-    limit = quotas.limit_for(current_user.tier)
-    _set(QUOTA_ATTR, (limit, state.quota_count))
-    if state.quota_count > limit:
-        raise APIError(
-            429,
-            "quota_exceeded",
-            f"Daily feed quota of {limit} requests for the {current_user.tier} tier "
-            "is used up; it resets at midnight UTC.",
-            details={"limit": limit, "tier": current_user.tier},
-            headers={"Retry-After": str(quotas.seconds_until_utc_midnight())},
-        )
-    return None
-
-
-def quota_headers(response):
-    """Only an answered feed request (2xx) uses the quota.
-
-    The slot is taken atomically up front (the INCR in the auth pipeline), so
-    concurrent requests can never exceed the quota; a request that ends in
-    anything but a 2xx (bad parameters, tier_required, quota_exceeded, a 5xx)
-    gives its slot back here: one more Redis call, on those responses only.
-    """
-    quota = _get(QUOTA_ATTR)
-    if quota is not None:
-        limit, count = quota
-        if not 200 <= response.status_code < 300:
-            state: AuthState | None = _get(STATE_ATTR)
-            if state is not None and state.quota_count:
-                _undo_quota(state)
-                count -= 1  # Remaining as it was before this request
-        response.headers["X-RateLimit-Limit"] = str(limit)
-        response.headers["X-RateLimit-Remaining"] = str(max(0, limit - count))
-    return response
-
-
 # -- admin guard -------------------------------------------------------------------
 def require_admin():
     """``before_request`` of the admin blueprint: JWT + is_admin, before any validation."""
@@ -298,17 +263,6 @@ def require_admin():
     if not current_user.is_admin:
         raise APIError(403, "forbidden", "Administrator access is required.")
     return None
-
-
-def admin_required(fn):
-    """The same check as a decorator, for an admin view outside the admin blueprint."""
-
-    @wraps(fn)
-    def wrapper(*args, **kwargs):
-        require_admin()
-        return fn(*args, **kwargs)
-
-    return wrapper
 
 
 def init_app(app: Flask) -> None:

@@ -6,9 +6,9 @@ import marshmallow as ma
 from flask import Response, g, jsonify
 from flask_jwt_extended import current_user
 
-from app.accounts.request_auth import quota_headers, quota_hook
 from app.accounts.tiers import DEFAULT_TIER, TIERS
 from app.feed import window_poller
+from app.feed.quota_hooks import quota_headers, quota_hook
 from app.feed.schemas import FeedSchema, LatestQuerySchema
 from app.feed.signal_feed import latest_for_tier
 from app.feed.window import render
