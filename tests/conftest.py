@@ -82,6 +82,16 @@ def redis_url(db: int = REDIS_TEST_DB) -> str:
     return f"{TEST_REDIS_URL.rstrip('/')}/{db}"
 
 
+@pytest.fixture
+def own_redis(tmp_path):
+    """A redis-server of this test's own (nothing kept on disk) that it may kill."""
+    from tests.hardening.servers import RedisServer
+
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.kill()
+
+
 @pytest.fixture(scope="session")
 def database_url():
     """A PostgreSQL database of this run's own, dropped at the end."""

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import time
-
 import pytest
-import redis
 
-from tests.conftest import DEFAULT_PASSWORD, free_port
+from tests.conftest import DEFAULT_PASSWORD
 
 
 def err(resp):
@@ -77,34 +72,11 @@ def test_signals_blueprint_requires_a_token(client):
     assert resp.status_code == 401 and err(resp) == "token_missing"
 
 
-@pytest.fixture
-def own_redis():
-    """A redis-server of our own that the test may kill."""
-    exe = shutil.which("redis-server")
-    assert exe, "redis-server is needed for this test"
-    port = free_port()
-    proc = subprocess.Popen(
-        [exe, "--port", str(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    for _ in range(100):
-        try:
-            redis.Redis.from_url(url).ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    yield proc, url
-    if proc.poll() is None:
-        proc.kill()
-    proc.wait(timeout=5)
-
-
 def test_requests_keep_working_when_redis_dies(app, base_config, own_redis):
     from app import create_app
     from app.accounts.user_cache import USER_CACHE_LOOKUPS
 
-    proc, url = own_redis
+    url = own_redis.url
     live = create_app(
         {
             **base_config,
@@ -130,8 +102,7 @@ def test_requests_keep_working_when_redis_dies(app, base_config, own_redis):
     assert c.get("/api/users/me", headers=h).status_code == 200  # cached
     assert c.get("/api/signals/_quota_probe", headers=h).status_code == 200  # quota 1 (in Redis)
 
-    proc.kill()
-    proc.wait(timeout=5)
+    own_redis.kill()
     errors = USER_CACHE_LOOKUPS.labels("error")._value.get()
     for _ in range(3):
         assert c.get("/api/users/me", headers=h).status_code == 200

@@ -2,44 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import time
-
-import pytest
-import redis
-
-from tests.conftest import DEFAULT_PASSWORD, free_port
+from tests.conftest import DEFAULT_PASSWORD
 from tests.keys.helpers import err
-
-
-@pytest.fixture
-def own_redis():
-    """A redis-server of our own that the test may kill."""
-    exe = shutil.which("redis-server")
-    assert exe, "redis-server is needed for this test"
-    port = free_port()
-    proc = subprocess.Popen(
-        [exe, "--port", str(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    for _ in range(100):
-        try:
-            redis.Redis.from_url(url).ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    yield proc, url
-    if proc.poll() is None:
-        proc.kill()
-    proc.wait(timeout=5)
 
 
 def test_keys_work_and_revoke_while_redis_is_down(app, base_config, own_redis):
     from app import create_app
 
-    proc, url = own_redis
+    url = own_redis.url
     config = {**base_config, "REDIS_URL": url, "REDIS_BREAKER_SECONDS": 0.2, "API_KEY_USAGE_FLUSH_SECONDS": 0}
     live, other = create_app(config), create_app(config)
     a, b = live.test_client(), other.test_client()
@@ -57,8 +27,7 @@ def test_keys_work_and_revoke_while_redis_is_down(app, base_config, own_redis):
     assert a.get("/api/users/me", headers=key).status_code == 200
     assert b.get("/api/users/me", headers=key).status_code == 200  # both "processes" know the key
 
-    proc.kill()
-    proc.wait(timeout=5)
+    own_redis.kill()
     for client in (a, b):  # served from SQL
         resp = client.get("/api/users/me", headers=key)
         assert resp.status_code == 200 and resp.get_json()["email"] == email
