@@ -69,6 +69,33 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_redis(workdir: Path | str) -> tuple[subprocess.Popen, str]:
+    """A private redis-server on a free port (nothing kept on disk, files in
+    ``workdir``), answering PING; returns the process and its URL. The caller
+    terminates it."""
+    import redis
+
+    port = free_port()
+    exe = str(BIN / "redis-server") if (BIN / "redis-server").exists() else "redis-server"
+    proc = subprocess.Popen(
+        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        + ["--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            redis.Redis.from_url(url, socket_connect_timeout=0.2).ping()
+            return proc, url
+        except redis.ConnectionError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("redis-server did not start") from None
+            time.sleep(0.05)
+
+
 def require_wrk() -> str:
     wrk = shutil.which("wrk")
     if not wrk:

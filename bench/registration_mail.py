@@ -27,44 +27,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import redis  # noqa: E402
 import requests  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from app.mail.sink import MailSink  # noqa: E402
-from bench.harness import BIN, ROOT, Gunicorn, create_database, drop_database, free_port  # noqa: E402
+from bench.harness import BIN, ROOT, Gunicorn, create_database, drop_database, free_port, start_redis  # noqa: E402
 
 DELAYS = {"instant": 0.0, "smtp_2s": 2.0}
-
-
-def _redis_server(port: int, workdir: str) -> subprocess.Popen:
-    exe = str(BIN / "redis-server") if (BIN / "redis-server").exists() else "redis-server"
-    proc = subprocess.Popen(
-        [
-            exe,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            workdir,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    client = redis.Redis(port=port, socket_connect_timeout=0.2)
-    for _ in range(100):
-        try:
-            client.ping()
-            return proc
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    raise RuntimeError("redis-server did not start")
 
 
 def _migrate(env: dict) -> None:
@@ -92,8 +61,7 @@ def _drain(engine, timeout: float = 120.0) -> None:
 def run(rounds: int = 4, per_round: int = 30, cheap_hash: bool = False) -> dict:
     db_name, db_url = create_database("alpine_bench_mail")
     workdir = tempfile.mkdtemp(prefix="bench-mail-")
-    redis_port = free_port()
-    redis_proc = _redis_server(redis_port, workdir)
+    redis_proc, redis_url = start_redis(workdir)
     sink = MailSink(free_port()).start()
     env = {
         **os.environ,
@@ -101,7 +69,7 @@ def run(rounds: int = 4, per_round: int = 30, cheap_hash: bool = False) -> dict:
         "APP_ENV": "development",
         "INSTANCE_DIR": workdir,
         "DATABASE_URL": db_url,
-        "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "REDIS_URL": redis_url,
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": str(sink.port),
         "REGISTRATION_RATE_LIMIT": "1000000/hour",

@@ -61,7 +61,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.argo_client import CONF, delta, read_counts, seed_argo, wait_for_feed  # noqa: E402
-from bench.harness import BIN, Gunicorn, create_database, drop_database, require_wrk, wrk  # noqa: E402
+from bench.harness import BIN, Gunicorn, create_database, drop_database, require_wrk, start_redis, wrk  # noqa: E402
 
 # A private redis-server on a free port (started by run()), unless one is named.
 REDIS_URL = os.environ.get("BENCH_SPEED_REDIS_URL", "")
@@ -266,37 +266,14 @@ def freshness(argo_db: Path, alpine: Gunicorn, access_log: Path, tokens: dict, l
 
 
 # -- the run -----------------------------------------------------------------------
-def start_redis(workdir: Path) -> subprocess.Popen:
-    global REDIS_URL
-    from bench.harness import free_port
-
-    port = free_port()
-    server = shutil.which("redis-server") or str(BIN / "redis-server")
-    proc = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        + ["--dir", str(workdir)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    REDIS_URL = f"redis://127.0.0.1:{port}/0"
-    import redis
-
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            redis.Redis.from_url(REDIS_URL).ping()
-            return proc
-        except redis.RedisError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
 def run(rounds: int = 5, duration: int = 10, log=None, profile_dir: str | None = None) -> list[dict]:
+    global REDIS_URL  # a private redis-server's URL, unless BENCH_SPEED_REDIS_URL named one
     log = log or functools.partial(print, flush=True)
     require_wrk()
     workdir = Path(tempfile.mkdtemp(prefix="speed2_bench_"))
-    redis_proc = None if REDIS_URL else start_redis(workdir)
+    redis_proc = None
+    if not REDIS_URL:
+        redis_proc, REDIS_URL = start_redis(workdir)
     db_name, database_url = create_database("alpine_bench_speed2")
     try:
         argo_db = workdir / "argo.db"

@@ -32,42 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import BIN, ROOT, create_database, drop_database, free_port  # noqa: E402
-
-
-def _redis_server(workdir: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    exe = str(BIN / "redis-server") if (BIN / "redis-server").exists() else "redis-server"
-    proc = subprocess.Popen(
-        [
-            exe,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    import redis
-
-    url = f"redis://127.0.0.1:{port}/0"
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            redis.Redis.from_url(url, socket_connect_timeout=0.2).ping()
-            return proc, url
-        except redis.ConnectionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+from bench.harness import ROOT, create_database, drop_database, free_port, start_redis  # noqa: E402
 
 
 def _percentile(values: list[float], p: float) -> float:
@@ -89,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     db_name, db_url = create_database("bench_webhooks")
     procs: list[subprocess.Popen] = []
     try:
-        redis_proc, redis_url = _redis_server(workdir)
+        redis_proc, redis_url = start_redis(workdir)
         procs.append(redis_proc)
         config = {
             "APP_ENV": "testing",
