@@ -14,6 +14,13 @@ Design:
   joins strings.
 * A passive WAL checkpoint runs after every ``CHECKPOINT_EVERY`` inserted rows
   so the WAL file does not grow without bound.
+* Rendered answers (a body and its ETag) are memoised per connection and
+  revalidated on every read by the database's version (:meth:`SignalStore.rendered`):
+  ``PRAGMA data_version``, which changes when ANY other connection commits --
+  another thread or the generator in another process -- plus this connection's
+  ``total_changes``, which counts its own writes (``data_version`` ignores
+  them). The steady state costs one pragma instead of the query; nothing is
+  ever served from before the latest commit.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 
 from instance_files import private_file
 
@@ -29,6 +36,11 @@ from .model import PREMIUM_CONFIDENCE, to_payload
 
 BUSY_TIMEOUT_MS = 5000
 CHECKPOINT_EVERY = 5000  # inserted rows between passive checkpoints
+# Bounds of each connection's memo of rendered answers: a client can invent
+# query strings (offsets, confidences) without end, and a limit=500 body is
+# ~150 KB. The oldest entries go first.
+MEMO_MAX_ENTRIES = 256
+MEMO_MAX_BYTES = 4 * 1024 * 1024
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS signals (
@@ -130,6 +142,7 @@ class SignalStore:
             self._pid = os.getpid()
         conn = self._open()
         self._local.conn = conn
+        self._local.memo = _Memo()  # belongs to this connection: its version is this connection's
         with self._registry_lock:
             self._prune_dead_locked()
             self._connections[threading.current_thread()] = conn
@@ -150,6 +163,7 @@ class SignalStore:
         if conn is None:
             return
         self._local.conn = None
+        self._local.memo = None
         with self._registry_lock:
             self._connections.pop(threading.current_thread(), None)
         conn.close()
@@ -234,6 +248,35 @@ class SignalStore:
         rows = self.connection().execute(sql, params + (limit, offset)).fetchall()
         return [row[0] for row in rows]
 
+    def data_version(self) -> tuple[int, int]:
+        """What this thread's connection has seen of the database: changes when
+        any connection (here or in another process) commits, including this one."""
+        conn = self.connection()
+        return conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes
+
+    def rendered(self, key: Hashable, render: Callable[[], tuple[bytes, str]]) -> tuple[bytes, str]:
+        """``render()``'s (body, etag), reused while the database is unchanged.
+
+        ``key`` must name everything the answer depends on besides the data
+        (e.g. the query's parameters). The memo belongs to this thread's
+        connection and is checked against :meth:`data_version` on every call,
+        so an answer is never older than the latest commit, from any process.
+        """
+        version = self.data_version()  # read BEFORE rendering: a commit in between is caught next time
+        memo: _Memo = self._local.memo
+        if memo.version != version:
+            memo.reset(version)
+        hit = memo.entries.get(key)
+        if hit is None:
+            hit = render()
+            memo.put(key, hit)
+        return hit
+
+    def memo_size(self) -> tuple[int, int]:
+        """(entries, body bytes) in this thread's memo of rendered answers."""
+        memo: _Memo | None = getattr(self._local, "memo", None)
+        return (len(memo.entries), memo.size) if memo is not None else (0, 0)
+
     def get_payload(self, sha256: str) -> str | None:
         row = self.connection().execute("SELECT payload FROM signals WHERE sha256 = ?", (sha256,)).fetchone()
         return row[0] if row else None
@@ -260,3 +303,33 @@ class SignalStore:
             "oldest_timestamp": oldest,
             "by_symbol": by_symbol,
         }
+
+
+class _Memo:
+    """One connection's rendered answers, all valid for one ``data_version``.
+
+    Bounded by :data:`MEMO_MAX_ENTRIES` and :data:`MEMO_MAX_BYTES`, oldest out
+    first; a body too big for the byte budget alone is not kept. Only its own
+    thread touches it.
+    """
+
+    __slots__ = ("version", "entries", "size")
+
+    def __init__(self) -> None:
+        self.version: tuple[int, int] | None = None
+        self.entries: dict[Hashable, tuple[bytes, str]] = {}
+        self.size = 0
+
+    def reset(self, version: tuple[int, int]) -> None:
+        self.version, self.entries, self.size = version, {}, 0
+
+    def put(self, key: Hashable, value: tuple[bytes, str]) -> None:
+        cost = len(value[0])
+        if cost > MEMO_MAX_BYTES:
+            return
+        entries = self.entries
+        while entries and (len(entries) >= MEMO_MAX_ENTRIES or self.size + cost > MEMO_MAX_BYTES):
+            oldest = next(iter(entries))
+            self.size -= len(entries.pop(oldest)[0])
+        entries[key] = value
+        self.size += cost

@@ -1,7 +1,9 @@
 """The signals blueprint: /api/signals/latest and /api/signals/<sha256>.
 
 The hot path does no per-request serialisation: the store returns each row's
-stored JSON text and the view joins them into an array.
+stored JSON text and the view joins them into an array -- and while the
+database is unchanged, not even that: the store memoises the rendered body and
+its ETag per connection and revalidates them with one pragma per request.
 """
 
 from __future__ import annotations
@@ -34,13 +36,24 @@ def latest(limit, offset, premium_only, symbol, min_confidence):
     of them whenever that many exist). Sends an `ETag`; `If-None-Match` with
     the current one is answered 304 without a body (cheap polling).
     """
-    payloads = current_app.extensions["argo_store"].latest_payloads(
-        limit=limit, offset=offset, premium_only=premium_only, symbol=symbol, min_confidence=min_confidence
-    )
-    body = ("[" + ",".join(payloads) + "]").encode()
-    # A strong tag of the body itself: no second query on the hot path, and any
-    # change to what this URL returns (an insert, a row altered in place) changes it.
-    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    store = current_app.extensions["argo_store"]
+
+    def render() -> tuple[bytes, str]:
+        payloads = store.latest_payloads(
+            limit=limit,
+            offset=offset,
+            premium_only=premium_only,
+            symbol=symbol,
+            min_confidence=min_confidence,
+        )
+        body = ("[" + ",".join(payloads) + "]").encode()
+        # A strong tag of the body itself: any change to what this URL returns
+        # (an insert, a row altered in place) changes it.
+        return body, '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+
+    # Re-rendered only after a commit (from any process): the steady state is
+    # one PRAGMA, no query, no join, no hashing.
+    body, etag = store.rendered(("latest", limit, offset, premium_only, symbol, min_confidence), render)
     if request.if_none_match.contains_weak(etag.strip('"')):
         return Response(status=304, headers={"ETag": etag})
     return Response(body, mimetype="application/json", headers={"ETag": etag})
