@@ -1,0 +1,108 @@
+"""Quick check of Argo's hot path: GET /api/signals/latest?limit=10 vs a bare Flask endpoint.
+
+    python bench/argo_hotpath.py [--rounds 5] [--duration 8] [--signals 200000] [--profile DIR]
+
+Both servers run under the bench settings (bench/harness.py: gunicorn gthread,
+2 workers x 4 threads, --reuse-port) and are driven one at a time by
+``wrk -t2 -c16``, interleaved bare, argo, bare, argo ... in every round; the
+ratio reported is the median of the per-round ratios (the box is noisy, only
+ratios within one run mean anything). Argo serves a SQLite file of
+``--signals`` synthetic signals (bench/argo_latest.py's data).
+
+``--profile DIR`` adds one more wrk run on Argo with py-spy (``--gil``, raw
+format) attached to each worker, written to DIR/argo-<pid>.txt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.argo_latest import synthetic_signals  # noqa: E402
+from bench.harness import BIN, Gunicorn, interleave, median_ratio, median_rps, wrk  # noqa: E402
+
+PATH = "/api/signals/latest?limit=10"
+
+
+def seed(db: Path, n: int) -> None:
+    from argo_app.store import SignalStore
+
+    store = SignalStore(str(db))
+    store.init_schema()
+    signals = list(synthetic_signals(n))
+    for i in range(0, n, 20_000):
+        store.insert_many(signals[i : i + 20_000])
+    store.checkpoint("TRUNCATE")
+    store.close_all()
+
+
+def profile(server: Gunicorn, url: str, duration: int, out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    spies = [
+        subprocess.Popen(
+            [str(BIN / "py-spy"), "record", "--gil", "-r", "100", "--format", "raw"]
+            + ["-o", str(out_dir / f"argo-{pid}.txt"), "--pid", str(pid), "-d", str(duration)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for pid in server.worker_pids()
+    ]
+    time.sleep(1)
+    wrk(url, duration)
+    for spy in spies:
+        spy.wait(timeout=duration + 30)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--duration", type=int, default=8)
+    parser.add_argument("--signals", type=int, default=200_000)
+    parser.add_argument("--profile", type=Path, help="also profile Argo's workers with py-spy into DIR")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="argo_hotpath_") as tmp:
+        db = Path(tmp) / "argo.db"
+        t0 = time.monotonic()
+        seed(db, args.signals)
+        print(f"seeded {args.signals} signals in {time.monotonic() - t0:.1f}s", flush=True)
+        bare = Gunicorn("bench.bare_app:create_app()")
+        argo = Gunicorn("argo_app:create_app()", env={"ARGO_DB_PATH": str(db), "ARGO_API_KEY": ""})
+        with bare, argo:
+            for server, path in ((bare, "/bare"), (argo, PATH)):
+                wrk(server.url + path, 2)  # warm up every worker
+            results = interleave(
+                {
+                    "bare": lambda d: wrk(bare.url + "/bare", d),
+                    "argo latest limit=10": lambda d: wrk(argo.url + PATH, d),
+                },
+                args.rounds,
+                args.duration,
+            )
+            if args.profile:
+                profile(argo, argo.url + PATH, args.duration, args.profile)
+
+    ratios = [a.rps / b.rps for a, b in zip(results["argo latest limit=10"], results["bare"], strict=True)]
+    print()
+    for name, runs in results.items():
+        print(f"{name:<24} median {median_rps(runs):8.1f} req/s  non-2xx {sum(r.non2xx for r in runs)}")
+    print("per-round ratios argo/bare: " + " ".join(f"{r:.3f}" for r in ratios))
+    print(
+        f"median ratio: {median_ratio(results, 'argo latest limit=10', 'bare'):.3f}"
+        f"  (min {min(ratios):.3f}, max {max(ratios):.3f}, stdev {statistics.pstdev(ratios):.3f})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
