@@ -90,6 +90,8 @@ ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "JWT_ACCESS_TOKEN_SECONDS": ("JWT_ACCESS_TOKEN_SECONDS", int),
     "JWT_REFRESH_TOKEN_SECONDS": ("JWT_REFRESH_TOKEN_SECONDS", int),
     "USER_CACHE_ENABLED": ("USER_CACHE_ENABLED", _bool),
+    "LOCAL_AUTH_CACHE": ("LOCAL_AUTH_CACHE", _bool),
+    "LOCAL_AUTH_LEASE": ("LOCAL_AUTH_LEASE", float),
     "API_KEYS_PER_USER": ("API_KEYS_PER_USER", int),
     "API_KEY_USAGE_FLUSH_SECONDS": ("API_KEY_USAGE_FLUSH_SECONDS", float),
     "PASSWORD_HASH_TIME_COST": ("PASSWORD_HASH_TIME_COST", int),
@@ -253,6 +255,14 @@ class AccountsSettings:
 
     USER_CACHE_ENABLED = True
     USER_CACHE_TTL = 300
+    # Users and session revocation states in each web process's memory, kept
+    # exact by Redis pub/sub (app/accounts/local_auth.py): no Redis round trip
+    # for them in steady state. The lease bounds how long a process that lost
+    # Redis may go on using its memory (and how long a write may wait for it).
+    LOCAL_AUTH_CACHE = True
+    LOCAL_AUTH_LEASE = 0.5
+    LOCAL_AUTH_TTL = 60
+    LOCAL_AUTH_MAX_ENTRIES = 10_000
     # How long Redis may remember "this login is NOT revoked" (bounds the
     # staleness window when a logout could not reach Redis; see app/accounts/tokens.py).
     REVOCATION_NEGATIVE_TTL = 60

@@ -68,3 +68,6 @@ def worker_exit(server, worker):
     feed_window = sys.modules.get("app.feed.window_poller")
     if feed_window is not None:  # the feed window's poller thread (started lazily per worker)
         feed_window.stop_all()
+    auth_invalidation = sys.modules.get("app.accounts.auth_invalidation")
+    if auth_invalidation is not None:  # the in-process auth memory's listener thread
+        auth_invalidation.stop_all()

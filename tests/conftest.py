@@ -131,7 +131,10 @@ def _schema(base_config):
 
 
 def _reset_state(app):
+    from app.accounts import auth_invalidation
     from app.extensions import db
+
+    auth_invalidation.stop_all()  # this test's listener thread (in-process auth memory)
 
     with app.app_context():
         db.session.remove()

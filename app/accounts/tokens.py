@@ -48,6 +48,7 @@ from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from app.accounts import auth_invalidation
 from app.accounts.security_models import RevokedToken
 from app.core import redis_guard
 from app.core.database import rows_affected
@@ -106,6 +107,7 @@ def revoke_session(jwt_data: dict, user_id: int | None) -> None:
     except IntegrityError:  # a concurrent logout of the same session got there first
         db.session.rollback()
     redis_guard.write(rv_key(sid), "set", REVOKED, remaining_seconds(jwt_data))
+    auth_invalidation.publish("s", sid)  # every process's in-memory copy (local_auth.py)
 
 
 def revoked_in_db(sid: str) -> bool:

@@ -47,6 +47,7 @@ from flask import current_app
 from prometheus_client import Counter
 from sqlalchemy import select
 
+from app.accounts import auth_invalidation
 from app.accounts.models import User
 from app.core import redis_guard
 from app.extensions import cache, db
@@ -55,9 +56,11 @@ log = logging.getLogger(__name__)
 
 USER_CACHE_LOOKUPS = Counter(
     "alpine_user_cache_lookups_total",
-    "Current-user lookups by result of the Redis user cache (hit, miss, error = Redis unavailable).",
+    "Current-user lookups by where the user came from: local (this process's memory,"
+    " app/accounts/local_auth.py), hit / miss (the Redis user cache), error (Redis unavailable).",
     ["result"],
 )
+LOCAL_HITS = USER_CACHE_LOOKUPS.labels("local")  # bound once: counted on every steady-state request
 
 # What the cache holds and what current_user exposes. No password hash.
 CACHED_COLUMNS = (
@@ -236,3 +239,5 @@ def invalidate(user_id: int) -> None:
         redis_guard.failed(exc)
         g.pending.add_set(generation, token, GEN_TTL)
         g.pending.add_delete(entry)
+    # Then every process's in-memory copy (app/accounts/local_auth.py), acknowledged.
+    auth_invalidation.publish("u", str(int(user_id)))
