@@ -211,6 +211,40 @@ def test_openapi_documents_every_endpoint(argo_client):
     assert argo_client.get("/docs").status_code == 200
 
 
+def test_latest_is_documented_as_the_stacked_decorators_would_document_it(argo_client):
+    """latest documents itself with @blp.doc (no per-request wrappers); the
+    operation must be the one @blp.arguments + @blp.response would write."""
+    import marshmallow as ma
+    from flask import Flask
+
+    from argo_app import views
+    from argo_app.settings import load_config
+    from httpkit.errors import Api
+    from httpkit.parsing import Blueprint
+    from httpkit.schemas import SignalSchema
+
+    blp = Blueprint(
+        "signals", "argo_app.views", url_prefix="/api/signals", description="Trading signals, newest first"
+    )
+
+    def latest(**kwargs):
+        pass
+
+    latest.__doc__ = views.latest.__doc__  # summary and description
+    blp.route("/latest")(
+        blp.arguments(views.LatestQuerySchema(), location="query", as_kwargs=True, unknown=ma.RAISE)(
+            blp.response(200, SignalSchema(many=True))(latest)
+        )
+    )
+    reference = Flask("reference")
+    reference.config.update(load_config({"ARGO_DB_PATH": ":memory:"}))
+    api = Api(reference)
+    api.register_blueprint(blp)
+    want = reference.test_client().get("/openapi.json").get_json()["paths"][LATEST]
+    got = argo_client.get("/openapi.json").get_json()["paths"][LATEST]
+    assert got == want
+
+
 def test_optional_api_key(tmp_path):
     app = create_app({"ARGO_DB_PATH": str(tmp_path / "a.db"), "ARGO_API_KEY": "s3cret-key"})
     client = app.test_client()
