@@ -155,7 +155,7 @@ def test_memo_hits_answer_exactly_what_a_fresh_render_answers(seeded):
         {"limit": "10", "premium_only": "true"},
         {"limit": "10", "symbol": "AAPL"},
         {"limit": "10", "min_confidence": "80"},
-        {"limit": "10", "min_confidence": "80.0"},  # same parsed key: same answer
+        {"limit": "10", "min_confidence": "80.0"},  # another query string, the same answer
     ]
     memoised = [client.get(URL, query_string=q) for q in queries for _ in range(2)]
     store.close_thread_connection()  # a fresh connection, an empty memo
@@ -163,6 +163,18 @@ def test_memo_hits_answer_exactly_what_a_fresh_render_answers(seeded):
     for i, resp in enumerate(fresh):
         for hit in memoised[2 * i : 2 * i + 2]:
             assert hit.data == resp.data and hit.headers["ETag"] == resp.headers["ETag"]
+
+
+def test_a_bad_query_is_422_every_time_and_never_memoised(seeded):
+    app, store = seeded
+    client = app.test_client()
+    client.get(URL)
+    before = store.memo_size()
+    for _ in range(2):
+        resp = client.get(URL, query_string={"limit": "0"})
+        assert resp.status_code == 422 and resp.get_json()["error"]["code"] == "validation_error"
+        assert client.get(URL, query_string={"limit": "5", "bogus": "1"}).status_code == 422
+    assert store.memo_size() == before
 
 
 def test_memo_stays_bounded_under_many_distinct_query_strings(seeded):
@@ -198,3 +210,30 @@ def test_memo_byte_budget_holds_and_oversized_bodies_are_not_kept(seeded, monkey
     big = client.get(URL, query_string={"limit": "30"})
     assert big.status_code == 200 and len(big.get_json()) == 30
     assert store.memo_size()[1] <= store_module.MEMO_MAX_BYTES
+
+
+SECURITY_HEADERS = (
+    "X-Content-Type-Options",
+    "X-Frame-Options",
+    "Referrer-Policy",
+    "Content-Security-Policy",
+    "Strict-Transport-Security",
+)
+
+
+@pytest.mark.parametrize("base_url", ["http://localhost", "https://localhost"])
+def test_latest_carries_the_security_headers_of_any_other_api_response(seeded, base_url):
+    """latest sets the security headers itself (the hook then skips them):
+    the same names and values as the hook gives another API response, once each."""
+    app, store = seeded
+    client = app.test_client()
+    sha = client.get(URL).get_json()[0]["sha256"]
+    reference = client.get(f"/api/signals/{sha}", base_url=base_url)
+    want = {name: reference.headers.getlist(name) for name in SECURITY_HEADERS}
+    assert all(len(values) == 1 for name, values in want.items() if name != "Strict-Transport-Security")
+    assert bool(want["Strict-Transport-Security"]) == base_url.startswith("https")
+    ok = client.get(URL, base_url=base_url)
+    not_modified = client.get(URL, base_url=base_url, headers={"If-None-Match": ok.headers["ETag"]})
+    assert (ok.status_code, not_modified.status_code) == (200, 304)
+    for resp in (ok, not_modified):
+        assert {name: resp.headers.getlist(name) for name in SECURITY_HEADERS} == want
