@@ -1,6 +1,7 @@
 """Quick check of Argo's hot path: GET /api/signals/latest?limit=10 vs a bare Flask endpoint.
 
-    python bench/argo_hotpath.py [--rounds 5] [--duration 8] [--signals 200000] [--profile DIR]
+    python bench/argo_hotpath.py [--rounds 5] [--duration 8] [--signals 200000]
+                                 [--against REV] [--profile DIR]
 
 Both servers run under the bench settings (bench/harness.py: gunicorn gthread,
 2 workers x 4 threads, --reuse-port) and are driven one at a time by
@@ -9,6 +10,13 @@ ratio reported is the median of the per-round ratios (the box is noisy, only
 ratios within one run mean anything). Argo serves a SQLite file of
 ``--signals`` synthetic signals (bench/argo_latest.py's data).
 
+``--against REV`` adds a third server in the same rounds: Argo as it was at
+git revision REV (``git archive`` into a temporary directory, gunicorn
+``--chdir`` there), so a change is measured before/after under the same load.
+
+Each run also records the workers' CPU time per request (/proc/<pid>/stat),
+which other load on the box disturbs far less than req/s does.
+
 ``--profile DIR`` adds one more wrk run on Argo with py-spy (``--gil``, raw
 format) attached to each worker, written to DIR/argo-<pid>.txt.
 """
@@ -16,6 +24,8 @@ format) attached to each worker, written to DIR/argo-<pid>.txt.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import statistics
 import subprocess
 import sys
@@ -32,6 +42,7 @@ from bench.argo_latest import synthetic_signals  # noqa: E402
 from bench.harness import BIN, Gunicorn, interleave, median_ratio, median_rps, wrk  # noqa: E402
 
 PATH = "/api/signals/latest?limit=10"
+ARGO = "argo latest limit=10"
 
 
 def seed(db: Path, n: int) -> None:
@@ -44,6 +55,39 @@ def seed(db: Path, n: int) -> None:
         store.insert_many(signals[i : i + 20_000])
     store.checkpoint("TRUNCATE")
     store.close_all()
+
+
+def export_revision(rev: str, into: Path) -> Path:
+    """The tree of ``rev`` (this repository) unpacked under ``into``."""
+    into.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def worker_cpu_seconds(server: Gunicorn) -> float:
+    """User + system CPU time used so far by the server's workers (all threads)."""
+    total = 0
+    for pid in server.worker_pids():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def measured(server: Gunicorn, url: str, cpu_us: list[float]):
+    """A wrk run that also records the workers' CPU time per request (in us):
+    far less sensitive than req/s to other load on the box."""
+
+    def run(duration: int):
+        before = worker_cpu_seconds(server)
+        res = wrk(url, duration)
+        cpu_us.append((worker_cpu_seconds(server) - before) / max(res.requests, 1) * 1e6)
+        return res
+
+    return run
 
 
 def profile(server: Gunicorn, url: str, duration: int, out_dir: Path) -> None:
@@ -68,6 +112,7 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--duration", type=int, default=8)
     parser.add_argument("--signals", type=int, default=200_000)
+    parser.add_argument("--against", metavar="REV", help="also run Argo as of this git revision")
     parser.add_argument("--profile", type=Path, help="also profile Argo's workers with py-spy into DIR")
     args = parser.parse_args(argv)
 
@@ -76,31 +121,53 @@ def main(argv=None) -> int:
         t0 = time.monotonic()
         seed(db, args.signals)
         print(f"seeded {args.signals} signals in {time.monotonic() - t0:.1f}s", flush=True)
-        bare = Gunicorn("bench.bare_app:create_app()")
-        argo = Gunicorn("argo_app:create_app()", env={"ARGO_DB_PATH": str(db), "ARGO_API_KEY": ""})
-        with bare, argo:
-            for server, path in ((bare, "/bare"), (argo, PATH)):
+        argo_env = {"ARGO_DB_PATH": str(db), "ARGO_API_KEY": ""}
+        servers = {
+            "bare": (Gunicorn("bench.bare_app:create_app()"), "/bare"),
+            ARGO: (Gunicorn("argo_app:create_app()", env=argo_env), PATH),
+        }
+        if args.against:
+            old = export_revision(args.against, Path(tmp) / "old")
+            servers[f"argo@{args.against}"] = (
+                Gunicorn(
+                    "argo_app:create_app()",
+                    env={**argo_env, "PYTHONPATH": str(old)},
+                    extra_args=["--chdir", str(old)],
+                ),
+                PATH,
+            )
+        with contextlib.ExitStack() as stack:
+            for server, path in servers.values():
+                stack.enter_context(server)
                 wrk(server.url + path, 2)  # warm up every worker
+            cpu: dict[str, list[float]] = {name: [] for name in servers}
             results = interleave(
                 {
-                    "bare": lambda d: wrk(bare.url + "/bare", d),
-                    "argo latest limit=10": lambda d: wrk(argo.url + PATH, d),
+                    name: measured(server, server.url + path, cpu[name])
+                    for name, (server, path) in servers.items()
                 },
                 args.rounds,
                 args.duration,
             )
             if args.profile:
-                profile(argo, argo.url + PATH, args.duration, args.profile)
+                profile(servers[ARGO][0], servers[ARGO][0].url + PATH, args.duration, args.profile)
 
-    ratios = [a.rps / b.rps for a, b in zip(results["argo latest limit=10"], results["bare"], strict=True)]
     print()
     for name, runs in results.items():
-        print(f"{name:<24} median {median_rps(runs):8.1f} req/s  non-2xx {sum(r.non2xx for r in runs)}")
-    print("per-round ratios argo/bare: " + " ".join(f"{r:.3f}" for r in ratios))
-    print(
-        f"median ratio: {median_ratio(results, 'argo latest limit=10', 'bare'):.3f}"
-        f"  (min {min(ratios):.3f}, max {max(ratios):.3f}, stdev {statistics.pstdev(ratios):.3f})"
-    )
+        print(
+            f"{name:<24} median {median_rps(runs):8.1f} req/s  non-2xx {sum(r.non2xx for r in runs)}"
+            f"  worker CPU/request median {statistics.median(cpu[name]):6.1f} us"
+        )
+    for name in results:
+        if name == "bare":
+            continue
+        ratios = [a.rps / b.rps for a, b in zip(results[name], results["bare"], strict=True)]
+        print(
+            f"{name}/bare per round: "
+            + " ".join(f"{r:.3f}" for r in ratios)
+            + f"  median {median_ratio(results, name, 'bare'):.3f}"
+            f"  (min {min(ratios):.3f}, max {max(ratios):.3f}, stdev {statistics.pstdev(ratios):.3f})"
+        )
     return 0
 
 
