@@ -10,6 +10,7 @@ from app.accounts import users as user_service
 from app.accounts.auth_views import BEARER, client_ip
 from app.accounts.schemas import PasswordChangeSchema, ProfileUpdateSchema, UserSchema
 from app.keys import KEY_OR_BEARER
+from httpkit.doc_only import doc_only
 from httpkit.errors import APIError, Blueprint
 
 blp = Blueprint("users", __name__, url_prefix="/api/users", description="Users")
@@ -17,10 +18,14 @@ blp = Blueprint("users", __name__, url_prefix="/api/users", description="Users")
 
 @blp.get("/me")
 @jwt_required()
-@blp.response(200, UserSchema)
-@blp.alt_response(401, response="UNAUTHORIZED", description="token_* errors")
-@blp.alt_response(403, response="FORBIDDEN", description="inactive_user")
-@blp.doc(security=KEY_OR_BEARER)  # a login or an API key (account:read)
+# Documentation only (httpkit/doc_only.py): the view returns a ready Response,
+# so flask-smorest's four wrappers would run per request for nothing.
+@doc_only(
+    blp.response(200, UserSchema),
+    blp.alt_response(401, response="UNAUTHORIZED", description="token_* errors"),
+    blp.alt_response(403, response="FORBIDDEN", description="inactive_user"),
+    blp.doc(security=KEY_OR_BEARER),  # a login or an API key (account:read)
+)
 def me():
     """The authenticated user (served from the user cache: no SQL in steady state)."""
     # Encoded directly (UserSchema documents it; a test holds the two equal):
