@@ -3,6 +3,7 @@
 request.py     the hooks that time and count each request (init_app)
 aggregator.py  the per-process aggregate and its exactly-once flush to per-minute Redis hashes
 flusher.py     the flusher thread of each process and the exit flush
+series.py      the flask_http_request_* Prometheus series, fed by the aggregate per flush
 keys.py        the Redis key layout both sides share
 rollup.py      closed minutes claimed in Redis and forgotten once in SQL (design in its docstring)
 rollup_sql.py  one claimed batch into SQL, exactly once; rollup_rows.py parses it

@@ -9,6 +9,12 @@ app/metrics/flusher.py).
 Keys, per UTC minute: ``(minute, method, status_class, rule) -> [requests,
 latency_us]`` and ``(minute, user_id) -> [delivered]``.
 
+The same ``record()`` also feeds the ``flask_http_request_*`` Prometheus
+series (app/metrics/series.py) once an app attaches them (``series``): a
+second, minute-less aggregate by ``(method, status, rule)`` with latency
+bucket counts, handed to Prometheus at the start of every flush, whether or
+not Redis then answers. /metrics therefore lags by at most one flush interval.
+
 Redis down: requests are served as usual; the aggregate keeps growing, bounded
 by ``METRICS_MAX_BUFFERED_KEYS`` distinct keys (not by requests), and is
 flushed when Redis answers again. Increments that would add a new key past the
@@ -28,11 +34,13 @@ import os
 import threading
 import time
 import uuid
+from bisect import bisect_left
 
 from prometheus_client import Counter, Gauge
 from redis.exceptions import RedisError
 
 from app.metrics import flusher, keys
+from app.metrics.series import BOUNDS_US, RequestSeries, new_entry
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +96,9 @@ class RequestMetrics:
         self.interval = float(interval)
         self.max_keys = int(max_keys)
         self._marker = keys.flush_marker(uuid.uuid4().hex)
+        # The flask_http_request_* series this aggregate feeds (set by
+        # app/metrics/prometheus.py); None: count for Redis only.
+        self.series: RequestSeries | None = None
         self._reset_process_state()
         flusher.track(self)
 
@@ -97,6 +108,8 @@ class RequestMetrics:
         self._lock = threading.Lock()  # guards _current and _pending_keys
         self._flush_lock = threading.Lock()  # one flush at a time
         self._current: dict = {}
+        self._prom: dict = {}  # (method, status, rule) -> series entry, since the last export
+        self._prom_unhandled: dict = {}  # method -> unhandled errors, since the last export
         self._pending: _Batch | None = None
         self._pending_keys = 0
         self._overlap = 0  # keys of _current that the pending batch holds too
@@ -111,18 +124,33 @@ class RequestMetrics:
         self,
         minute: int,
         method: str,
-        status_class: int,
+        status: int,
         rule: str,
         latency_us: int,
         user_id: int | None = None,
         delivered: int = 0,
+        unhandled: bool = False,
     ) -> None:
+        """One request: ``status`` is the HTTP status code (Redis keeps its class);
+        ``unhandled``: it died with an unhandled error (answered 500)."""
         if self._pid != os.getpid():
             self._start()
         dropped_requests = dropped_deliveries = 0
         with self._lock:
+            if self.series is not None:
+                # Bounded by the label sets themselves (8 methods x routes x codes),
+                # and emptied by every export.
+                pkey = (method, status, rule)
+                pentry = self._prom.get(pkey)
+                if pentry is None:
+                    pentry = self._prom[pkey] = new_entry()
+                pentry[0] += 1
+                pentry[1] += latency_us
+                pentry[2 + bisect_left(BOUNDS_US, latency_us)] += 1  # its latency bucket
+                if unhandled:
+                    self._prom_unhandled[method] = self._prom_unhandled.get(method, 0) + 1
             current = self._current
-            key = (minute, method, status_class, rule)
+            key = (minute, method, status // 100, rule)
             entry = current.get(key)
             if entry is not None:
                 entry[0] += 1
@@ -144,9 +172,12 @@ class RequestMetrics:
             DROPPED.labels("requests").inc()
         if dropped_deliveries:
             DROPPED.labels("deliveries").inc()
-        if self.interval <= 0 and time.monotonic() >= self._retry_at:
-            if not self.flush():
-                self._retry_at = time.monotonic() + INLINE_RETRY_SECONDS
+        if self.interval <= 0:
+            if time.monotonic() >= self._retry_at:
+                if not self.flush():
+                    self._retry_at = time.monotonic() + INLINE_RETRY_SECONDS
+            else:
+                self._export_safely()  # Redis is skipped for a while, Prometheus is not
 
     def _admit(self, key) -> bool:
         """May ``key`` be added to the aggregate? (lock held; the bound is on distinct keys)"""
@@ -162,8 +193,27 @@ class RequestMetrics:
 
     # -- flushing (flusher thread, inline, exit) -------------------------------------
 
+    def export_prometheus(self) -> None:
+        """Hand what was counted since the last export to the Prometheus series."""
+        series = self.series
+        if series is None:
+            return
+        with self._lock:
+            requests, self._prom = self._prom, {}
+            unhandled, self._prom_unhandled = self._prom_unhandled, {}
+        if requests or unhandled:
+            series.export(requests, unhandled)
+
+    def _export_safely(self) -> None:
+        try:
+            self.export_prometheus()
+        except Exception:  # noqa: BLE001 - neither a request nor the Redis flush may fail for it
+            log.exception("request metrics: Prometheus export failed")
+
     def flush(self) -> bool:
-        """Send everything aggregated so far to Redis. False if Redis failed (kept)."""
+        """Export to Prometheus, then send everything aggregated so far to Redis.
+        False if Redis failed (kept for the next flush)."""
+        self._export_safely()
         with self._flush_lock:
             try:
                 return self._flush_locked()

@@ -7,12 +7,16 @@ written to files there and a scrape, answered by whichever worker, sums them
 (``GunicornInternalPrometheusMetrics``). Without it (tests, the dev server)
 the plain ``PrometheusMetrics`` serves this process's registry.
 
-Exported, besides the exporter's ``flask_http_request_*`` (grouped by url
-rule): every module-level prometheus_client metric of the app (the user
-cache's ``alpine_user_cache_lookups_total``, the Argo client's, the request
-hook's buffered/dropped increments), and two figures of the rollup, which
-runs in the Celery worker, read from Redis at scrape time so they are the same
-whichever worker answers: ``alpine_metrics_rollup_lag_seconds`` and
+The exporter only serves the endpoint here: its per-request default metrics
+(``export_defaults``) are off, since their hooks cost ~8-10% of a worker's CPU
+per request. The same ``flask_http_request_*`` series (by url rule) are fed in
+batches by the request-counting hook's aggregate instead (app/metrics/series.py;
+they lag by at most one ``METRICS_FLUSH_INTERVAL``, and are absent with
+``METRICS_ENABLED`` off). Also exported: every module-level prometheus_client
+metric of the app (the user cache's ``alpine_user_cache_lookups_total``, the
+Argo client's, the request hook's buffered/dropped increments), and two
+figures of the rollup, which runs in the Celery worker, read from Redis at
+scrape time so they are the same whichever worker answers: ``alpine_metrics_rollup_lag_seconds`` and
 ``alpine_rollup_rejected_rows_total`` (counter fields the rollup set aside).
 
 With ``METRICS_TOKEN`` set, a scrape must send ``Authorization: Bearer
@@ -35,6 +39,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_flask_exporter import PrometheusMetrics
 from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
+
+from app.metrics.series import RequestSeries
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +110,7 @@ class _ScrapeMixin:
     """Build each scrape's registry: the process (or multiprocess) metrics + our collectors."""
 
     extra_collectors: list
-    registry: CollectorRegistry  # PrometheusMetrics's, for this app's flask_http_* metrics
+    registry: CollectorRegistry  # PrometheusMetrics's: this app's flask_http_* series
 
     def generate_metrics(self, accept_header=None, names=None):
         from prometheus_flask_exporter import choose_encoder
@@ -172,9 +178,8 @@ def bearer_token_required(token: str):
 
 def init_app(app: Flask) -> None:
     """Create the exporter for this app (never at import time)."""
-    options = dict(
-        group_by="url_rule", excluded_paths=["^/health$"], default_labels={}, defaults_prefix="flask"
-    )
+    # No default per-request hooks: the request-counting hook feeds those series.
+    options: dict = dict(export_defaults=False)
     token = app.config.get("METRICS_TOKEN")
     if token:
         options["metrics_decorator"] = bearer_token_required(token)
@@ -191,5 +196,11 @@ def init_app(app: Flask) -> None:
         # flask_http_* metrics (tests build many apps in one process).
         exporter = _PlainMetrics(app=None, path=PATH, registry=CollectorRegistry(), **options)
     exporter.extra_collectors = [RollupLagCollector(app)]
-    exporter.init_app(app)  # registers PATH and the flask_http_* hooks
+    exporter.init_app(app)  # registers PATH (and no per-request hook)
+    exporter.info(  # as export_defaults did
+        "flask_exporter_info", "Information about the Prometheus Flask exporter", version=exporter.version
+    )
+    agg = app.extensions.get("request_metrics")
+    if agg is not None:  # METRICS_ENABLED
+        agg.series = RequestSeries(exporter.registry)
     app.extensions["prometheus"] = exporter

@@ -4,13 +4,16 @@ In the spirit of redash's ``metrics/request.py``: Flask's ``request_started``
 signal notes the start time, ``after_request`` (or ``teardown_request`` for a
 request that died with an unhandled error) hands one observation to this
 app's in-memory aggregate (app/metrics/aggregator.py), which the flusher
-(app/metrics/flusher.py) sends to Redis.
+(app/metrics/flusher.py) sends to Redis and to the ``flask_http_request_*``
+Prometheus series (app/metrics/series.py): one hook for both, so
+prometheus-flask-exporter's own per-request hooks are off.
 
 What is counted, per UTC minute: requests and latency sum (µs) per url rule
 (``/api/users/me``, never the raw path; ``<unmatched>`` when no route
 matched), method (one of seven, else ``OTHER``: httpkit/methods.py) and
-status class; and signals delivered per user (a view sets
-``flask.g.signals_delivered``). ``/metrics`` and ``/health`` are not counted.
+status class (the Prometheus series keep the status code); and signals
+delivered per user (a view sets ``flask.g.signals_delivered``). ``/metrics``
+and ``/health`` are not counted.
 """
 
 from __future__ import annotations
@@ -52,18 +55,19 @@ def init_app(app: Flask) -> None:
         DROPPED.labels(kind)  # export 0, not nothing, until something is dropped
 
     # The start time lives in the WSGI environ (one proxy lookup, no ``g``).
-    def record(req, status_code: int, start: float) -> None:
+    def record(req, status_code: int, start: float, unhandled: bool = False) -> None:
         now = time.time()
         rule = req.url_rule
         delivered = g.pop("signals_delivered", None) or 0
         agg.record(
             int(now // 60),
             method_label(req.method),
-            status_code // 100,
+            status_code,
             rule.rule if rule is not None else UNMATCHED,
             int((time.perf_counter() - start) * 1_000_000),
             _current_user_id() if delivered else None,
             int(delivered),
+            unhandled,
         )
 
     def _metrics_start(_sender, **_extra):
@@ -89,4 +93,4 @@ def init_app(app: Flask) -> None:
         req = request  # the proxy: every attribute read resolves to this request
         start = req.environ.pop(START_KEY, None)
         if start is not None:
-            record(req, 500, start)
+            record(req, 500, start, unhandled=True)

@@ -34,7 +34,7 @@ def seed(app, minutes: int = 6, endpoints: int = 20, per: int = 3, ago: int = 10
     for m in range(minutes):
         for e in range(endpoints):
             for _ in range(per):
-                agg.record(base + m, "GET", 2 if e % 4 else 5, f"/api/e{e}", 250, user_id=e, delivered=1)
+                agg.record(base + m, "GET", 200 if e % 4 else 500, f"/api/e{e}", 250, user_id=e, delivered=1)
                 n += 1
     assert agg.flush()
     return n
@@ -79,11 +79,11 @@ def test_late_flush_into_a_rolled_up_minute_is_added(app, redis_client):
     agg = app.extensions["request_metrics"]
     minute = int(time.time() // 60) - 5
     for _ in range(4):
-        agg.record(minute, "GET", 2, "/api/late", 100)
+        agg.record(minute, "GET", 200, "/api/late", 100)
     agg.flush()
     assert run_rollup().requests == 4
     for _ in range(3):  # a slow process flushes the same minute afterwards
-        agg.record(minute, "GET", 2, "/api/late", 100)
+        agg.record(minute, "GET", 200, "/api/late", 100)
     agg.flush()
     assert redis_client.zrange(keys.MINUTE_INDEX, 0, -1) == [str(minute)]
     assert run_rollup().requests == 3

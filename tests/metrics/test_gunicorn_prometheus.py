@@ -1,5 +1,6 @@
-"""A real gunicorn with two workers: /metrics agrees whichever worker answers, and
-a clean shutdown flushes every worker's in-memory counters to Redis."""
+"""A real gunicorn with two workers: /metrics sums both whichever worker answers (the
+request series reach Prometheus' multiprocess files with each flush), and a clean
+shutdown flushes every worker's in-memory counters to Redis and to those files."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import time
 
 import pytest
 import requests
+from prometheus_client import CollectorRegistry
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.metrics.request import UNMATCHED
@@ -23,7 +26,12 @@ N = 40
 
 
 @pytest.fixture
-def gunicorn(base_config, tmp_path):
+def flush_interval():
+    return "30"  # no periodic flush: what reaches Redis comes from the exit flush
+
+
+@pytest.fixture
+def gunicorn(base_config, tmp_path, flush_interval):
     port = free_port()
     prom_dir = tmp_path / "prometheus"
     prom_dir.mkdir()
@@ -35,8 +43,7 @@ def gunicorn(base_config, tmp_path):
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": "2",
         "GUNICORN_THREADS": "2",
-        # No periodic flush: what reaches Redis comes from the exit flush.
-        "METRICS_FLUSH_INTERVAL": "30",
+        "METRICS_FLUSH_INTERVAL": flush_interval,
     }
     log = open(tmp_path / "gunicorn.log", "wb")
     proc = subprocess.Popen(
@@ -77,17 +84,38 @@ def scrape(url: str) -> dict:
     return {f.name: f for f in text_string_to_metric_families(resp.text)}
 
 
-def test_metrics_agree_across_workers_and_exit_flush_counts_everything(gunicorn, app, redis_client):
+def samples(families: dict, name: str) -> list:
+    family = families.get(name)  # multiprocess mode leaves out a family with no samples yet
+    return family.samples if family is not None else []
+
+
+def request_total(families: dict) -> float:
+    return sum(
+        s.value for s in samples(families, "flask_http_request") if s.name == "flask_http_request_total"
+    )
+
+
+def unmatched_count(families: dict) -> float:
+    return sum(
+        s.value
+        for s in samples(families, "flask_http_request_duration_seconds")
+        if s.name.endswith("_count") and s.labels["url_rule"] == UNMATCHED
+    )
+
+
+@pytest.mark.parametrize("flush_interval", ["0.2"])
+def test_metrics_sum_both_workers_within_a_flush_interval(app, gunicorn):
+    # ``app`` first: its cleanup (which empties Redis) runs after gunicorn's exit flush.
     for _ in range(N):  # a new connection each: reuse-port spreads them over both workers
         assert requests.get(gunicorn.url + "/nope", timeout=5).status_code == 404
-    assert len(list(gunicorn.prom_dir.glob("counter_*.db"))) >= 2  # both workers counted
+    deadline = time.monotonic() + 10
+    while request_total(scrape(gunicorn.url)) < N and time.monotonic() < deadline:
+        time.sleep(0.1)  # at most one flush interval
+    assert len(list(gunicorn.prom_dir.glob("histogram_*.db"))) >= 2  # both workers counted
 
     for _ in range(4):  # whichever worker answers, the sum is the same
         families = scrape(gunicorn.url)
-        total = sum(
-            s.value for s in families["flask_http_request"].samples if s.name == "flask_http_request_total"
-        )
-        assert total == N
+        assert request_total(families) == N and unmatched_count(families) == N
         for name in (
             "alpine_metrics_rollup_lag_seconds",
             "alpine_metrics_buffered_keys",
@@ -95,8 +123,19 @@ def test_metrics_agree_across_workers_and_exit_flush_counts_everything(gunicorn,
         ):
             assert name in families, name
 
+
+def test_exit_flush_counts_everything_in_redis_and_prometheus(gunicorn, app, redis_client):
+    for _ in range(N):
+        assert requests.get(gunicorn.url + "/nope", timeout=5).status_code == 404
+    assert request_total(scrape(gunicorn.url)) == 0  # not flushed yet (30 s interval)
+
     gunicorn.send_signal(signal.SIGTERM)  # clean shutdown: worker_exit flushes
     gunicorn.wait(30)
     assert redis_requests(redis_client, UNMATCHED) == N, gunicorn.log_path.read_text()[-3000:]
     run_rollup(include_open=True)
     assert sql_requests(UNMATCHED) == N
+    # ... and the workers' last export reached the multiprocess files a scrape sums.
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(gunicorn.prom_dir))
+    families = {f.name: f for f in registry.collect()}
+    assert request_total(families) == N and unmatched_count(families) == N
