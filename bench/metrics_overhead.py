@@ -1,6 +1,7 @@
 """Benchmark: the request-counting hook's overhead, and the rollup's speed.
 
     python bench/metrics_overhead.py [--rounds 5] [--duration 10] [--skip-rollup]
+                                     [--mode all|hook|exporter]
 
 Request overhead. Six gunicorn servers (bench settings: gthread 2 workers x 4
 threads, --reuse-port, 127.0.0.1), started once and kept up, driven one at a
@@ -14,6 +15,17 @@ each variant to its hook-off twin is taken per round and the median reported:
   bare_off / bare_on / bare_inline  a bare Flask JSON endpoint in a bench app
                                     (bench/metrics_bench_app.py) without / with
                                     the same hook
+
+Exporter path (issue 13; ``--mode exporter`` runs only this): the same
+settings, each server with METRICS_ENABLED=1 (flush every 1 s) and its own
+PROMETHEUS_MULTIPROC_DIR; the ratio of each ``*_new`` to its ``*_legacy``
+twin, per round, median:
+
+  me_legacy / me_new      Alpine GET /api/users/me with prometheus-flask-exporter's
+                          per-request hooks feeding flask_http_request_* (before)
+                          / the aggregate feeding them once per flush (now)
+  bare_legacy / bare_new  the bench app's bare endpoint, same two ways
+                          (BENCH_PROMETHEUS=legacy|new)
 
 Rollup speed: against PostgreSQL directly (no HTTP), minutes each holding
 10,000 distinct request keys (20,000 hash fields: count + latency) plus 1,000
@@ -156,6 +168,146 @@ def request_overhead(rounds: int, duration: int, database_url: str, token: str, 
     return rows
 
 
+def exporter_overhead(rounds: int, duration: int, database_url: str, token: str, workdir: Path):
+    """The flask_http_request_* series: the exporter's per-request hooks vs batches per flush."""
+    hook = HOOK["on"]
+    servers = {}
+    for way in ("legacy", "new"):
+        servers[f"me_{way}"] = Gunicorn(
+            "bench.metrics_bench_app:alpine_legacy()" if way == "legacy" else "wsgi:app",
+            env={
+                **alpine_env(database_url),
+                **hook,
+                "PROMETHEUS_MULTIPROC_DIR": str(_prom_dir(workdir, f"me_{way}")),
+            },
+        )
+        servers[f"bare_{way}"] = Gunicorn(
+            "bench.metrics_bench_app:create_app()",
+            env={
+                "REDIS_URL": REDIS_URL,
+                **hook,
+                "BENCH_PROMETHEUS": way,
+                "PROMETHEUS_MULTIPROC_DIR": str(_prom_dir(workdir, f"bare_{way}")),
+            },
+        )
+    headers = {"Authorization": f"Bearer {token}"}
+    started = []
+    try:
+        for server in servers.values():
+            started.append(server.__enter__())
+        variants = {}
+        for name, server in servers.items():
+            me = name.startswith("me")
+            url = server.url + ("/api/users/me" if me else "/bare")
+            for _ in range(2):  # warm up: a cold worker's first requests can take seconds
+                wrk(url, duration=2, headers=headers if me else None)
+            variants[name] = (lambda u, h: lambda d: wrk(u, duration=d, headers=h))(
+                url, headers if me else None
+            )
+        results = interleave(variants, rounds, duration)
+        exported = {}
+        for name, server in servers.items():  # both ways export the same series
+            import requests
+
+            text = requests.get(server.url + "/metrics", timeout=10).text
+            exported[name] = sum(
+                float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines()
+                if line.startswith("flask_http_request_total{")
+            )
+    finally:
+        for server in started:
+            server.__exit__(None, None, None)
+    rows = []
+    for endpoint in ("me", "bare"):
+        for way in ("legacy", "new"):
+            name = f"{endpoint}_{way}"
+            runs = results[name]
+            ratio = median_ratio(results, name, f"{endpoint}_legacy")
+            rows.append(
+                {
+                    "name": name,
+                    "rps": statistics.median(r.rps for r in runs),
+                    "ratio": round(ratio, 3),
+                    "non2xx": sum(r.non2xx for r in runs),
+                    "p99_ms": max(r.p99_ms or 0 for r in runs),
+                    "note": (
+                        "baseline: exporter hooks" if way == "legacy" else "aggregate -> Prometheus per flush"
+                    )
+                    + f"; per-round ratios {[round(a.rps / b.rps, 2) for a, b in zip(runs, results[f'{endpoint}_legacy'], strict=True)]}"
+                    + f"; /metrics flask_http_request_total {exported[name]:.0f}",
+                }
+            )
+    return rows
+
+
+def _time_bare(calls: int, repeats: int) -> dict:
+    """In this process (PROMETHEUS_MULTIPROC_DIR already set): GET /bare through each
+    variant's WSGI callable (a prepared environ, no test client: what is timed is Flask
+    and its hooks), the variants interleaved per repeat; best µs per request of each."""
+    import timeit
+
+    from werkzeug.test import EnvironBuilder
+
+    from bench import metrics_bench_app
+
+    environ = EnvironBuilder(path="/bare", method="GET").get_environ()
+
+    def start_response(status, headers, exc_info=None):
+        return None
+
+    calls_of = {}
+    for way in DIRECT_WAYS:
+        os.environ["BENCH_PROMETHEUS"] = way
+        wsgi = metrics_bench_app.create_app().wsgi_app
+
+        def one(wsgi=wsgi):
+            for _ in wsgi(dict(environ), start_response):
+                pass
+
+        for _ in range(500):
+            one()
+        calls_of[way] = one
+    best = {way: float("inf") for way in DIRECT_WAYS}
+    for _ in range(repeats):
+        for way, one in calls_of.items():
+            best[way] = min(best[way], timeit.timeit(one, number=calls) / calls * 1e6)
+    return best
+
+
+DIRECT_WAYS = ("none", "legacy", "new")
+
+
+def exporter_direct(workdir: Path, calls: int = 5000, repeats: int = 9) -> list[dict]:
+    """Without HTTP noise: GET /bare through the bench app's WSGI callable, in a fresh
+    process with PROMETHEUS_MULTIPROC_DIR set (it must be before prometheus_client is
+    imported), with no Prometheus / the legacy exporter hooks / the new batched series."""
+    import json
+    import subprocess
+
+    env = {
+        **os.environ,
+        **HOOK["on"],
+        "REDIS_URL": REDIS_URL,
+        "PROMETHEUS_MULTIPROC_DIR": str(_prom_dir(workdir, "direct")),
+        "PYTHONPATH": str(REPO),
+    }
+    code = f"import json; from bench.metrics_overhead import _time_bare; print(json.dumps(_time_bare({calls}, {repeats})))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True, text=True, check=True
+    )
+    best = json.loads(out.stdout.strip().splitlines()[-1])
+    return [
+        {
+            "name": f"bare_direct_{way}",
+            "us_per_request": round(best[way], 1),
+            "note": f"app.wsgi_app GET /bare, multiprocess mode, interleaved, best of {repeats} x {calls}"
+            + ("" if way == "none" else f"; {best[way] - best['none']:.1f} µs over no Prometheus"),
+        }
+        for way in DIRECT_WAYS
+    ]
+
+
 def _prom_dir(workdir: Path, name: str) -> Path:
     path = workdir / f"prom_{name}"
     path.mkdir()
@@ -260,15 +412,20 @@ def hook_cost(calls: int = 20_000, repeats: int = 5) -> list[dict]:
     return rows
 
 
-def run(rounds: int = 5, duration: int = 10, rollup: bool = True) -> list[dict]:
+def run(rounds: int = 5, duration: int = 10, rollup: bool = True, mode: str = "all") -> list[dict]:
     require_wrk()
     name, database_url = create_database("alpine_bench_metrics")
     workdir = Path(tempfile.mkdtemp(prefix="metrics_bench_"))
     try:
         token = prepare_alpine(database_url)
-        rows = request_overhead(rounds, duration, database_url, token, workdir)
-        rows += hook_cost()
-        if rollup:
+        rows = []
+        if mode in ("all", "hook"):
+            rows += request_overhead(rounds, duration, database_url, token, workdir)
+            rows += hook_cost()
+        if mode in ("all", "exporter"):
+            rows += exporter_overhead(rounds, duration, database_url, token, workdir)
+            rows += exporter_direct(workdir)
+        if rollup and mode in ("all", "hook"):
             rows += rollup_speed(database_url)
         return rows
     finally:
@@ -288,8 +445,9 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--skip-rollup", action="store_true")
+    parser.add_argument("--mode", choices=("all", "hook", "exporter"), default="all")
     args = parser.parse_args(argv)
-    rows = run(args.rounds, args.duration, rollup=not args.skip_rollup)
+    rows = run(args.rounds, args.duration, rollup=not args.skip_rollup, mode=args.mode)
     print()
     print(
         format_table(
