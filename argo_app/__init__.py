@@ -14,18 +14,17 @@ if TYPE_CHECKING:  # importing argo_app (e.g. for argo_app.integrity) must stay 
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the Argo app. Opens no connection that outlives this call."""
-    from flask import Flask
-
     from httpkit import docs as http_docs
     from httpkit import methods as http_methods
     from httpkit import security as http_security
     from httpkit.errors import Api, register_error_handlers
 
     from . import auth, cli, ops, views
+    from .flask_app import ArgoFlask
     from .settings import load_config
     from .store import SignalStore
 
-    app = Flask(__name__)
+    app = ArgoFlask(__name__)  # Flask, with ensure_sync remembered per function
     app.config.update(load_config(config))
 
     store = SignalStore(app.config["ARGO_DB_PATH"])
