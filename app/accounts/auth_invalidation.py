@@ -2,8 +2,11 @@
 
 The rules are in app/accounts/local_auth.py; this is the wire:
 
-* channel ``alpine:auth-invalidate``, message ``<id> <kind>:<key>`` (kind
-  ``u`` = user id, ``s`` = login session id, ``*`` = everything);
+* channel ``alpine:auth-invalidate:<db>``, message ``<id> <kind>:<key>`` (kind
+  ``u`` = user id, ``s`` = login session id, ``*`` = everything). Pub/sub
+  channels are server-wide while keys (the acknowledgements) live in one
+  database: the database number in the name keeps deployments that share a
+  Redis server on different databases from waiting on each other;
 * each web process runs one listener thread per app (started by its first
   authenticated request, guarded by the pid so a forked gunicorn worker never
   relies on its parent's thread; gunicorn's ``worker_exit`` stops it). It
@@ -37,13 +40,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "alpine:auth-invalidate"
+CHANNEL_PREFIX = "alpine:auth-invalidate:"
 ACK_PREFIX = "alpine:auth-ack:"
 ACK_TTL = 30  # seconds an unread acknowledgement list may linger
 MARGIN = 0.05  # on top of the lease: clock reads and scheduling
 RECONNECT_PAUSE = 0.5
 
 _listening: weakref.WeakSet[LocalAuth] = weakref.WeakSet()
+
+
+def channel(client: redis.Redis) -> str:
+    """The channel of the database ``client`` talks to."""
+    return f"{CHANNEL_PREFIX}{int(client.connection_pool.connection_kwargs.get('db') or 0)}"
 
 
 # -- the writer's side ---------------------------------------------------------------
@@ -63,7 +71,7 @@ def publish(kind: str, key: str) -> None:
     client = redis_guard.client()
     started = time.monotonic()
     try:
-        receivers = int(client.publish(CHANNEL, f"{msg_id} {kind}:{key}"))
+        receivers = int(client.publish(channel(client), f"{msg_id} {kind}:{key}"))
         deadline = started + lease + MARGIN
         acked = 0
         # BLPOP in short slices: the client's socket timeout is sub-second.
@@ -134,7 +142,7 @@ def _serve(ref, settings: dict) -> None:
     )
     pubsub = client.pubsub()
     try:
-        pubsub.subscribe(CHANNEL)
+        pubsub.subscribe(channel(client))
         first = ref()
         if first is None:
             return

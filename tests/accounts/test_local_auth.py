@@ -133,8 +133,9 @@ def test_a_process_that_does_not_acknowledge_delays_the_write_not_the_guarantee(
     a, b = servers
     admin, user = auth.admin(), auth.user()
     warm(b, user.headers)
-    silent = redis.Redis.from_url(app.config["REDIS_URL"]).pubsub()
-    silent.subscribe(auth_invalidation.CHANNEL)  # receives every invalidation, acknowledges none
+    client = redis.Redis.from_url(app.config["REDIS_URL"])
+    silent = client.pubsub()
+    silent.subscribe(auth_invalidation.channel(client))  # receives every invalidation, acknowledges none
     try:
         started = time.monotonic()
         patch(a, admin, user.id, tier="elite")
@@ -177,3 +178,19 @@ def test_redis_going_away_never_leaves_a_deactivated_user_in(auth, own_redis, se
     patch(a, admin, user.id, is_active=False)  # SQL commits; Redis is gone
     resp = me(b, user.headers)
     assert resp.status_code == 403 and resp.json()["error"]["code"] == "inactive_user"
+
+
+def test_a_deployment_on_another_redis_database_does_not_slow_writes(app, client, auth):
+    """Pub/sub channels are server-wide; acknowledgements are per database."""
+    admin, user = auth.admin(), auth.user()
+    url = app.config["REDIS_URL"]
+    other = redis.Redis.from_url(url.rsplit("/", 1)[0] + f"/{(int(url.rsplit('/', 1)[1]) + 1) % 16}")
+    listener = other.pubsub()
+    listener.subscribe(auth_invalidation.channel(other))  # another deployment's process, silent
+    try:
+        started = time.monotonic()
+        resp = client.patch(f"/api/admin/users/{user.id}", json={"tier": "pro"}, headers=admin.headers)
+        took = time.monotonic() - started
+    finally:
+        listener.close()
+    assert resp.status_code == 200 and took < LEASE
