@@ -12,7 +12,7 @@ ratios within one run mean anything). Argo serves a SQLite file of
 
 ``--against REV`` adds a third server in the same rounds: Argo as it was at
 git revision REV (``git archive`` into a temporary directory, gunicorn
-``--chdir`` there), so a change is measured before/after under the same load.
+started there), so a change is measured before/after under the same load.
 
 Each run also records the workers' CPU time per request (/proc/<pid>/stat),
 which other load on the box disturbs far less than req/s does.
@@ -63,6 +63,28 @@ def export_revision(rev: str, into: Path) -> Path:
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
     return into
+
+
+class GunicornIn(Gunicorn):
+    """The bench's gunicorn, started in ``workdir``: gunicorn puts the directory
+    it starts in first on sys.path, so --chdir or PYTHONPATH alone would still
+    import this checkout's argo_app."""
+
+    def __init__(self, app_spec: str, workdir: Path, **kwargs):
+        super().__init__(app_spec, **kwargs)
+        self.workdir = workdir
+
+    def __enter__(self) -> GunicornIn:
+        self.proc = subprocess.Popen(
+            self.argv,
+            cwd=self.workdir,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.wait_ready()
+        return self
 
 
 def worker_cpu_seconds(server: Gunicorn) -> float:
@@ -129,11 +151,7 @@ def main(argv=None) -> int:
         if args.against:
             old = export_revision(args.against, Path(tmp) / "old")
             servers[f"argo@{args.against}"] = (
-                Gunicorn(
-                    "argo_app:create_app()",
-                    env={**argo_env, "PYTHONPATH": str(old)},
-                    extra_args=["--chdir", str(old)],
-                ),
+                GunicornIn("argo_app:create_app()", old, env={**argo_env, "PYTHONPATH": str(old)}),
                 PATH,
             )
         with contextlib.ExitStack() as stack:
