@@ -62,9 +62,7 @@ def publish(kind: str, key: str) -> None:
     (a process that did not acknowledge no longer uses its memory by then).
     Redis unreachable: nothing to wait for (no process is caught up without it).
     """
-    from app.accounts import local_auth
-
-    local_auth.drop_here(kind, key)
+    _drop_here(kind, key)
     lease = float(current_app.config.get("LOCAL_AUTH_LEASE", 0.5))
     msg_id = secrets.token_hex(8)
     ack_key = ACK_PREFIX + msg_id
@@ -89,6 +87,15 @@ def publish(kind: str, key: str) -> None:
         # Listeners that cannot reach Redis either stop using their memory within
         # the lease; one that still can, would miss this: wait the lease out.
         time.sleep(max(0.0, started + lease + MARGIN - time.monotonic()))
+
+
+def _drop_here(kind: str, key: str) -> None:
+    """The writer's own process drops at once (it may not be subscribed yet, or at all)."""
+    from app.accounts.local_auth import EXTENSION_KEY
+
+    local = current_app.extensions.get(EXTENSION_KEY)
+    if local is not None and local.pid == os.getpid():
+        local.drop(kind, key)
 
 
 # -- each process's listener -------------------------------------------------------

@@ -36,6 +36,7 @@ import time
 
 from flask import current_app
 
+from app.accounts import auth_invalidation
 from app.accounts.user_cache import CurrentUser
 
 EXTENSION_KEY = "local_auth"
@@ -124,8 +125,6 @@ def for_request() -> LocalAuth | None:
         if not enabled(app.config):
             return None
         local = _install(app)
-    from app.accounts import auth_invalidation
-
     auth_invalidation.ensure_listening(app, local)
     return local
 
@@ -145,10 +144,3 @@ def _install(app) -> LocalAuth:
             )
             app.extensions[EXTENSION_KEY] = local
         return local
-
-
-def drop_here(kind: str, key: str) -> None:
-    """The writer's own process drops at once (it may not be subscribed yet, or at all)."""
-    local = current_app.extensions.get(EXTENSION_KEY)
-    if local is not None and local.pid == os.getpid():
-        local.drop(kind, key)

@@ -139,16 +139,24 @@ def _queue_quota(pipe, key: str) -> None:
     pipe.incr(key)
 
 
+# The quota slot alone, in one command: create the day's counter with its TTL, count.
+_QUOTA_SLOT = """
+redis.call('SET', KEYS[1], 0, 'EX', tonumber(ARGV[1]), 'NX')
+return redis.call('INCR', KEYS[1])
+"""
+_QUOTA_SLOT_SHA = redis_guard.script_sha(_QUOTA_SLOT)
+
+
 def _take_quota_slot(state: AuthState) -> None:
     """The quota alone: one round trip (in-process counter while Redis is down)."""
     key = state.quota_key
     assert key is not None
-    res = redis_guard.run_pipeline(lambda pipe: _queue_quota(pipe, key))
-    if res is None:
+    count = redis_guard.run_script(_QUOTA_SLOT, _QUOTA_SLOT_SHA, [key], [quotas.KEY_TTL])
+    if count is None:
         state.quota_count, _ = redis_guard.guard().counters.incr(key, quotas.KEY_TTL)
         state.quota_local = True
     else:
-        state.quota_count = int(res[1])
+        state.quota_count = int(count)
 
 
 def _fetch(state: AuthState, jwt_data: dict, uid: int, sid: str) -> bool | None:

@@ -20,12 +20,15 @@ per app (``app.extensions["accounts_redis"]``, so test apps don't share them):
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
+from typing import Any
 
+import redis
 from flask import Flask, current_app
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from app.core.circuit_breaker import CLOSED, OPEN, CircuitBreaker
 from app.extensions import redis_store
@@ -181,6 +184,59 @@ def run_pipeline(build) -> list | None:
         return None
     breaker.record_success()
     return results[skip:]
+
+
+class ThreadConnections(threading.local):
+    """Each request thread's own connection to the app's Redis (no pool, no pipeline).
+
+    The hottest Redis call (the feed's quota slot) is one small script: through
+    a pipeline and the shared pool it cost ~160 µs of CPU here, on a connection
+    the thread keeps ~75 µs. One per thread (gunicorn's gthread pool is fixed),
+    taken from the app client's pool; a new pool (another app, a fork) replaces it.
+    """
+
+    pool = None
+    client: redis.Redis | None = None
+
+    def get(self) -> redis.Redis:
+        pool = client().connection_pool
+        if self.client is None or self.pool is not pool:
+            if self.client is not None:
+                self.client.close()  # gives the connection back to the old pool
+            self.client = redis.Redis(connection_pool=pool, single_connection_client=True)
+            self.pool = pool
+        return self.client
+
+
+_thread_connections = ThreadConnections()
+
+
+def run_script(script: str, sha: str, keys: list[str], args: list) -> Any:
+    """EVALSHA ``script`` (EVAL when Redis does not know it yet) on this thread's
+    connection: one command, one round trip. None when Redis is unavailable.
+    Pending writes go first, through :func:`run_pipeline`."""
+    g = guard()
+    if g.pending:
+        res = run_pipeline(lambda pipe: pipe.eval(script, len(keys), *keys, *args))
+        return None if res is None else res[0]
+    if not g.breaker.allow():
+        return None
+    try:
+        conn = _thread_connections.get()
+        try:
+            result = conn.evalsha(sha, len(keys), *keys, *args)
+        except NoScriptError:  # a restarted or flushed Redis forgot it
+            result = conn.eval(script, len(keys), *keys, *args)
+    except REDIS_ERRORS as exc:
+        failed(exc)
+        return None
+    g.breaker.record_success()
+    return result
+
+
+def script_sha(script: str) -> str:
+    """The SHA1 Redis names ``script`` by (for :func:`run_script`)."""
+    return hashlib.sha1(script.encode()).hexdigest()
 
 
 def failed(exc: BaseException) -> None:

@@ -1,13 +1,14 @@
 """Per-tier daily feed quotas (the tier table in app/accounts/tiers.py), counted per user per UTC day.
 
-The counter ``alpine:quota:<user id>:<YYYYMMDD>`` is incremented inside the
-per-request auth pipeline (app/accounts/request_auth.py), so counting costs no
-extra Redis round trip; when Redis is unreachable the in-process counters
-count instead. ``TIER_QUOTA_OVERRIDES`` (config) overrides app/accounts/tiers.py.
+The counter ``alpine:quota:<user id>:<YYYYMMDD>`` is incremented by the
+per-request auth step (app/accounts/request_auth.py): one small script on the
+request thread's own Redis connection, or inside the auth pipeline when that
+runs anyway; when Redis is unreachable the in-process counters count instead. ``TIER_QUOTA_OVERRIDES`` (config) overrides app/accounts/tiers.py.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
@@ -19,8 +20,22 @@ KEY_TTL = 26 * 3600
 
 
 def day_key(user_id: int, now: datetime | None = None) -> str:
-    now = now or datetime.now(UTC)
+    if now is None:
+        return f"alpine:quota:{int(user_id)}:{_today()}"
     return f"alpine:quota:{int(user_id)}:{now:%Y%m%d}"
+
+
+_day: tuple[int, str] = (-1, "")  # (UTC day number, its YYYYMMDD): formatted once a day
+
+
+def _today() -> str:
+    """Today's YYYYMMDD (UTC); every feed request asks, strftime is not free."""
+    global _day
+    number = int(time.time() // 86400)
+    cached = _day
+    if cached[0] != number:
+        cached = _day = (number, f"{datetime.fromtimestamp(number * 86400, UTC):%Y%m%d}")
+    return cached[1]
 
 
 def limit_for(tier: str) -> int:

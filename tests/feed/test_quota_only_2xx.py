@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 import requests
 
+from app.accounts.user_cache import LOCAL_HITS
 from tests.conftest import ServerThread
 from tests.feed_helpers import crafted
 
@@ -94,3 +96,24 @@ def test_exact_quota_under_concurrency_with_4xx_in_the_mix(feed_app, argo, tier_
         assert quota_used(redis_client) == LIMIT
     finally:
         server.stop()
+
+
+def test_the_quota_counts_on_after_redis_forgets_its_scripts(
+    feed_app, client, argo, tier_headers, redis_client
+):
+    """The slot is one cached Redis script: a restarted or flushed Redis has none."""
+    argo.store.insert_many(crafted(20))
+    headers = tier_headers("starter")
+    # Until this process knows the caller from memory: then the slot is the script alone.
+    hits = LOCAL_HITS._value.get()
+    while LOCAL_HITS._value.get() == hits:
+        assert client.get("/api/users/me", headers=headers).status_code == 200
+        time.sleep(0.05)
+    seen = []
+    for _ in range(3):
+        redis_client.script_flush()
+        resp = client.get(URL, headers=headers)
+        assert resp.status_code == 200
+        seen.append(remaining(resp))
+    assert seen == [LIMIT - 1, LIMIT - 2, LIMIT - 3] and quota_used(redis_client) == 3
+    assert redis_client.ttl(redis_client.keys("alpine:quota:*")[0]) > 24 * 3600  # the day's counter expires
