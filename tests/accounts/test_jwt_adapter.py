@@ -59,3 +59,33 @@ def test_the_library_is_the_one_we_wrote_against():
     major = int(flask_jwt_extended.__version__.split(".")[0])
     if major != 4:
         pytest.fail(f"flask-jwt-extended {flask_jwt_extended.__version__}: re-check jwt_adapter.py")
+
+
+def test_the_header_is_read_right_after_the_full_verification_of_the_same_token():
+    """jwt_adapter.known_headers skips re-validating a token's other segments: only
+    sound while the library reads the header after decode_token() of that token."""
+    from flask_jwt_extended import utils, view_decorators
+
+    assert callable(getattr(utils, "get_unverified_jwt_headers", None))
+    source = inspect.getsource(view_decorators._decode_jwt_from_request)
+    verify = source.index("decoded_token = decode_token(encoded_token")
+    header = source.index("get_unverified_jwt_headers(encoded_token)")
+    assert verify < header, "flask-jwt-extended now reads the header before verifying"
+    assert source.count("get_unverified_jwt_headers(") == 1
+
+
+def test_the_header_memo_answers_the_real_header_and_stays_bounded(app, auth):
+    from flask_jwt_extended import get_jwt_header, view_decorators
+
+    from app.accounts import jwt_adapter
+
+    assert view_decorators.get_unverified_jwt_headers is jwt_adapter.known_headers
+    user = auth.user()
+    for _ in range(2):  # a miss, then a hit
+        with app.test_request_context(headers={"Authorization": f"Bearer {user.access}"}):
+            verify_jwt_in_request()
+            assert get_jwt_header() == pyjwt.get_unverified_header(user.access)
+    for n in range(200):  # made-up headers: never more than HEADERS_MAX remembered
+        token = pyjwt.encode({"n": n}, "k" * 32, algorithm="HS256", headers={"kid": str(n)})
+        assert jwt_adapter.known_headers(token)["kid"] == str(n)
+    assert len(jwt_adapter._headers) <= jwt_adapter.HEADERS_MAX
