@@ -42,6 +42,7 @@ import logging
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from functools import cached_property
 
 from flask import current_app
 from prometheus_client import Counter
@@ -76,7 +77,7 @@ CACHED_COLUMNS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class CurrentUser:
     """Immutable view of the authenticated user (``flask_jwt_extended.current_user``)."""
 
@@ -115,6 +116,12 @@ class CurrentUser:
     def public_json(self) -> str:
         """What ``UserSchema`` dumps for this user, as the JSON body (sorted keys, like
         Flask's jsonify): /me encodes it directly instead of a schema dump per request."""
+        return self._public_json
+
+    @cached_property
+    def _public_json(self) -> str:
+        # Once per user object: the same object serves every request of this user
+        # while the process remembers it (app/accounts/local_auth.py).
         data = self.public_dict()
         data["created_at"] = self.created_at.isoformat() if self.created_at is not None else None
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
