@@ -212,7 +212,7 @@ def test_openapi_documents_every_endpoint(argo_client):
 
 
 def test_latest_is_documented_as_the_stacked_decorators_would_document_it(argo_client):
-    """latest documents itself with @blp.doc (no per-request wrappers); the
+    """latest documents itself with doc_only (no per-request wrappers); the
     operation must be the one @blp.arguments + @blp.response would write."""
     import marshmallow as ma
     from flask import Flask
