@@ -194,3 +194,19 @@ def test_a_deployment_on_another_redis_database_does_not_slow_writes(app, client
     finally:
         listener.close()
     assert resp.status_code == 200 and took < LEASE
+
+
+def test_a_listener_that_is_gone_is_started_again_by_the_next_request(app, client, auth, caplog):
+    import threading
+
+    user = auth.user()
+    assert client.get("/api/users/me", headers=user.headers).status_code == 200
+    local = app.extensions["local_auth"]
+    assert local.thread is not None and local.thread.is_alive() and local.starts == 1
+    gone = threading.Thread(target=lambda: None)
+    gone.start()
+    gone.join()
+    local.thread = gone  # as if the listener had died
+    assert client.get("/api/users/me", headers=user.headers).status_code == 200
+    assert local.thread is not gone and local.thread.is_alive() and local.starts == 2
+    assert "listener was not running; starting it again" in caplog.text
