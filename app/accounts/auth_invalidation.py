@@ -72,9 +72,11 @@ def publish(kind: str, key: str) -> None:
         receivers = int(client.publish(channel(client), f"{msg_id} {kind}:{key}"))
         deadline = started + lease + MARGIN
         acked = 0
-        # BLPOP in short slices: the client's socket timeout is sub-second.
+        # BLPOP in slices shorter than the client's (sub-second) socket timeout.
+        socket_timeout = client.connection_pool.connection_kwargs.get("socket_timeout") or 1.0
+        slice_max = max(0.01, min(0.1, socket_timeout / 2))
         while acked < receivers and (left := deadline - time.monotonic()) > 0:
-            if client.blpop([ack_key], timeout=max(0.01, min(left, 0.1))) is not None:
+            if client.blpop([ack_key], timeout=max(0.01, min(left, slice_max))) is not None:
                 acked += 1
         if acked < receivers:
             log.warning(
