@@ -99,7 +99,7 @@ def _claims_ok(data: dict) -> bool:
 
 
 def resolve(jwt_data: dict) -> AuthState:
-    """Everything the request needs from Redis, in one pipeline; memoised per request."""
+    """Who is asking (process memory, else one Redis pipeline) and the quota slot; memoised per request."""
     state = _get(STATE_ATTR)
     if state is not None and state.jti == jwt_data.get("jti"):
         return state

@@ -3,11 +3,14 @@
 Storage goes through Flask-Caching (``app.extensions.cache``, RedisCache):
 key ``user:<id>`` under its ``CACHE_KEY_PREFIX`` ("alpine:"), value the plain
 dict of public fields (+ token_version) serialised as JSON by the cache
-backend (app/core/json_cache.py: Redis is never trusted with a pickle). The per-request read is folded into the one auth pipeline
-(app/accounts/request_auth.py), which therefore uses the cache backend's
-prefix and serializer (``full_key`` / ``dumps`` / ``loads``) on the app's
-Redis client (same REDIS_URL) so ``cache.get("user:1")`` and the pipeline
-read see the same entry, and ``cache.delete("user:1")`` would invalidate it. Never the password hash, never an ORM object
+backend (app/core/json_cache.py: Redis is never trusted with a pickle). When
+the process's memory (app/accounts/local_auth.py) does not know the user, the
+read is folded into the auth pipeline (app/accounts/request_auth.py), which
+therefore uses the cache backend's prefix and serializer (``full_key`` /
+``dumps`` / ``loads``) on the app's Redis client (same REDIS_URL) so
+``cache.get("user:1")`` and the pipeline read see the same entry. Invalidate
+with :func:`invalidate` (a plain ``cache.delete`` would not reach the
+processes' memories). Never the password hash, never an ORM object
 (it would come back detached).
 
 Every writer of a user goes through app/accounts/users.py, which calls

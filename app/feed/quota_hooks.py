@@ -1,7 +1,7 @@
 """The feed's quota hooks, registered on the signals blueprint: only feed requests pay.
 
-The slot itself is taken atomically inside the one auth pipeline
-(app/accounts/request_auth.py); these hooks refuse a request over its tier's daily
+The slot itself is taken atomically by the auth step (app/accounts/request_auth.py:
+one Redis script, or inside its pipeline when that runs anyway); these hooks refuse a request over its tier's daily
 limit, give the slot back when the answer is not a 2xx, and tell the client what
 is left (``X-RateLimit-*``).
 """
@@ -47,7 +47,7 @@ def quota_hook() -> None:
 def quota_headers(response: Response) -> Response:
     """Only an answered feed request (2xx) uses the quota.
 
-    The slot is taken atomically up front (the INCR in the auth pipeline), so
+    The slot is taken atomically up front (the INCR in the auth step), so
     concurrent requests can never exceed the quota; a request that ends in
     anything but a 2xx (bad parameters, tier_required, quota_exceeded, a 5xx)
     gives its slot back here: one more Redis call, on those responses only.

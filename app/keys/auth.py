@@ -5,7 +5,8 @@ An app-level ``before_request`` hook (it runs before every blueprint hook and
 view) does the key's own checks and then hands the request to the ordinary
 JWT path, so everything a JWT request gets -- tier, the shared daily quota,
 deactivation on the very next request, revocation across workers, request
-metrics -- a key request gets the same way, in the same one Redis pipeline:
+metrics -- a key request gets the same way, through the same auth step
+(app/accounts/request_auth.py: process memory, Redis when it does not know):
 
 1. the key is found (per-process facts, else one indexed SELECT by prefix) and
    its SHA-256 compared in constant time: else 401 ``token_invalid``;

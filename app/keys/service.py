@@ -4,9 +4,10 @@ Revocation rides on the login-session revocation of app/accounts/tokens.py:
 a key authenticates as a session ``apikey:<id>`` of its owner (see auth.py),
 so revoking it writes that session's ``revoked_tokens`` row (SQL, durable) in
 the same commit as ``revoked_at`` and then sets ``alpine:rv:apikey:<id>`` in
-Redis. Every process reads that entry in the request's one auth pipeline
-(SQL when the entry is missing or Redis is down), so a revoked key is refused
-on the very next request, whichever gunicorn worker takes it.
+Redis and has every web process drop what it remembers of that session
+(app/accounts/local_auth.py, acknowledged; SQL when the entry is missing or
+Redis is down), so a revoked key is refused on the very next request,
+whichever gunicorn worker takes it.
 
 What each process may keep in memory (``KeyFacts``) is what never changes
 about a key: its id, owner, scopes and hash. Whether it is still valid is
