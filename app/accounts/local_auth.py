@@ -38,6 +38,7 @@ from flask import current_app
 
 from app.accounts import auth_invalidation
 from app.accounts.user_cache import CurrentUser
+from app.core.per_process import per_process
 
 EXTENSION_KEY = "local_auth"
 
@@ -120,27 +121,16 @@ def enabled(config) -> bool:
 def for_request() -> LocalAuth | None:
     """This process's memory for the current app (its listener started), or None when off."""
     app = current_app
-    local = app.extensions.get(EXTENSION_KEY)
-    if local is None or local.pid != os.getpid():
-        if not enabled(app.config):
-            return None
-        local = _install(app)
+    if not enabled(app.config):
+        return None
+    local = per_process(app.extensions, EXTENSION_KEY, lambda: _new(app.config))
     auth_invalidation.ensure_listening(app, local)
     return local
 
 
-_install_lock = threading.Lock()
-
-
-def _install(app) -> LocalAuth:
-    with _install_lock:  # two first requests must not start two listeners
-        local = app.extensions.get(EXTENSION_KEY)
-        if local is None or local.pid != os.getpid():
-            config = app.config
-            local = LocalAuth(
-                float(config.get("LOCAL_AUTH_LEASE", 0.5)),
-                float(config.get("LOCAL_AUTH_TTL", 60)),
-                int(config.get("LOCAL_AUTH_MAX_ENTRIES", 10_000)),
-            )
-            app.extensions[EXTENSION_KEY] = local
-        return local
+def _new(config) -> LocalAuth:
+    return LocalAuth(
+        float(config.get("LOCAL_AUTH_LEASE", 0.5)),
+        float(config.get("LOCAL_AUTH_TTL", 60)),
+        int(config.get("LOCAL_AUTH_MAX_ENTRIES", 10_000)),
+    )

@@ -37,6 +37,7 @@ import weakref
 from flask import Flask, current_app
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.core.per_process import per_process
 from app.extensions import db
 from app.feed import signal_ingest
 from app.feed.argo_client import ArgoUnavailable, argo_client
@@ -213,30 +214,18 @@ def _store(signals: list[dict]) -> None:
 
 # -- what a request calls ----------------------------------------------------------
 def _holder() -> WindowHolder:
-    app = current_app
-    holder = app.extensions.get(EXTENSION_KEY)
-    if holder is None or holder.pid != os.getpid():
-        config = app.config
-        holder = WindowHolder(
-            int(config.get("FEED_WINDOW", 5000)),
-            float(config.get("FEED_POLL_INTERVAL", 0.25)),
-            float(config.get("FEED_WINDOW_MAX_AGE", 1.0)),
-        )
-        holder = _install(holder)
+    return per_process(current_app.extensions, EXTENSION_KEY, _new_holder)
+
+
+def _new_holder() -> WindowHolder:
+    config = current_app.config
+    holder = WindowHolder(
+        int(config.get("FEED_WINDOW", 5000)),
+        float(config.get("FEED_POLL_INTERVAL", 0.25)),
+        float(config.get("FEED_WINDOW_MAX_AGE", 1.0)),
+    )
+    _holders.add(holder)
     return holder
-
-
-_install_lock = threading.Lock()
-
-
-def _install(holder: WindowHolder) -> WindowHolder:
-    with _install_lock:  # two first requests must not start two pollers
-        current = current_app.extensions.get(EXTENSION_KEY)
-        if current is not None and current.pid == os.getpid():
-            return current
-        current_app.extensions[EXTENSION_KEY] = holder
-        _holders.add(holder)
-        return holder
 
 
 def current_window() -> Window | None:
