@@ -9,6 +9,7 @@ connection is cut, and when Redis is gone.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 
@@ -72,9 +73,10 @@ def _server(base_config, tmp_path, name: str, **extra):
     return f"http://127.0.0.1:{port}", proc
 
 
-@pytest.fixture
-def servers(app, base_config, tmp_path):
-    started = [_server(base_config, tmp_path, name) for name in ("a", "b")]
+@contextlib.contextmanager
+def two_servers(base_config, tmp_path, **extra):
+    """Servers a and b (one worker each), their URLs."""
+    started = [_server(base_config, tmp_path, name, **extra) for name in ("a", "b")]
     try:
         for url, proc in started:
             wait_http(url + "/health", proc)
@@ -82,6 +84,12 @@ def servers(app, base_config, tmp_path):
     finally:
         for _, proc in started:
             proc.kill()
+
+
+@pytest.fixture
+def servers(app, base_config, tmp_path):
+    with two_servers(base_config, tmp_path) as urls:
+        yield urls
 
 
 def local_hits(url: str) -> float:
@@ -160,14 +168,8 @@ def test_a_cut_listener_connection_is_safe_and_the_memory_comes_back(auth, serve
 
 @pytest.fixture
 def servers_on_own_redis(own_redis, app, base_config, tmp_path):
-    started = [_server(base_config, tmp_path, name, REDIS_URL=own_redis.url) for name in ("a", "b")]
-    try:
-        for url, proc in started:
-            wait_http(url + "/health", proc)
-        yield [url for url, _ in started]
-    finally:
-        for _, proc in started:
-            proc.kill()
+    with two_servers(base_config, tmp_path, REDIS_URL=own_redis.url) as urls:
+        yield urls
 
 
 def test_redis_going_away_never_leaves_a_deactivated_user_in(auth, own_redis, servers_on_own_redis):
