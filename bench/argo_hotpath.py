@@ -65,28 +65,6 @@ def export_revision(rev: str, into: Path) -> Path:
     return into
 
 
-class GunicornIn(Gunicorn):
-    """The bench's gunicorn, started in ``workdir``: gunicorn puts the directory
-    it starts in first on sys.path, so --chdir or PYTHONPATH alone would still
-    import this checkout's argo_app."""
-
-    def __init__(self, app_spec: str, workdir: Path, **kwargs):
-        super().__init__(app_spec, **kwargs)
-        self.workdir = workdir
-
-    def __enter__(self) -> GunicornIn:
-        self.proc = subprocess.Popen(
-            self.argv,
-            cwd=self.workdir,
-            env=self.env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.wait_ready()
-        return self
-
-
 def worker_cpu_seconds(server: Gunicorn) -> float:
     """User + system CPU time used so far by the server's workers (all threads)."""
     total = 0
@@ -151,7 +129,7 @@ def main(argv=None) -> int:
         if args.against:
             old = export_revision(args.against, Path(tmp) / "old")
             servers[f"argo@{args.against}"] = (
-                GunicornIn("argo_app:create_app()", old, env={**argo_env, "PYTHONPATH": str(old)}),
+                Gunicorn("argo_app:create_app()", env={**argo_env, "PYTHONPATH": str(old)}, cwd=old),
                 PATH,
             )
         with contextlib.ExitStack() as stack:

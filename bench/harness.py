@@ -115,7 +115,11 @@ class Gunicorn:
         extra_args: list[str] | None = None,
         port: int | None = None,
         scheme: str = "http",
+        cwd: Path = ROOT,
     ):
+        # cwd: gunicorn puts the directory it starts in first on sys.path, so
+        # serving another tree's app (an old revision) means starting there.
+        self.cwd = cwd
         self.port = port or free_port()
         self.url = f"{scheme}://127.0.0.1:{self.port}"
         self.argv = [
@@ -143,7 +147,7 @@ class Gunicorn:
     def __enter__(self) -> Gunicorn:
         self.proc = subprocess.Popen(
             self.argv,
-            cwd=ROOT,
+            cwd=self.cwd,
             env=self.env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
